@@ -1,0 +1,337 @@
+"""Dealer option exposures, the futures hedge target, hedge trades and the GEX profile.
+
+Conventions (the dealers' side of an :class:`~market.positions.OptionBook`):
+
+* The hedging instrument is the E-mini S&P 500 future ($50 per index point); one SPX option
+  contract is $100 per index point, so **one unit of SPX option delta = 2 ES contracts**
+  (``ES_PER_OPTION_DELTA``). The options' underlying ``F`` is taken to be the ES price (the basis
+  between the option expiry's forward and the future is ignored).
+* ``delta_es`` is the dealers' options delta in ES contracts; the **hedge target** in futures is
+  ``-delta_es``. A **hedge trade** is the change of the target: ``> 0`` BUY futures, ``< 0`` SELL.
+* ``gamma_usd_per_pct``: change of the dealers' dollar delta for a +1% move,
+  ``sum q * gamma * F**2 * 0.01 * $100`` (the usual "GEX"); ``gamma_es_per_point``: change of
+  ``delta_es`` per index point. Dealers short gamma (< 0) trade with the move: their hedge flow per
+  point is ``-gamma_es_per_point``.
+* ``vanna_es_per_volpt``: change of ``delta_es`` per +1 vol point of IV (hedge flow is minus it);
+  ``charm_es_per_hour``: change of ``delta_es`` as one calendar hour passes (the simulation clock
+  runs in calendar seconds during the session).
+
+Implied vols come from an :class:`~market.ivsurface.IVSurface` at the forward ``F`` ("sticky
+moneyness"); :func:`hedge_trade_es` can instead hold each strike's vol ("sticky strike").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from market.black76 import portfolio_greeks, tau_years
+from market.ivsurface import IVSurface, smile_total_vol
+from market.positions import SPX_MULTIPLIER_USD, OptionBook
+
+ES_MULTIPLIER_USD = 50.0  #: $ per index point per E-mini S&P 500 futures contract
+ES_PER_OPTION_DELTA = SPX_MULTIPLIER_USD / ES_MULTIPLIER_USD  #: ES contracts per SPX option delta
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_PCT = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class DealerExposures:
+    """The dealers' aggregate option exposures at one state (spot ``F``, surface, clock).
+
+    Attributes:
+        F: forward/futures price used (index points).
+        delta_es: options delta in ES contracts.
+        hedge_target_es: futures position that neutralises it, ``-delta_es`` (contracts).
+        gamma_usd_per_pct: change of dollar delta per +1% move of ``F`` ($).
+        gamma_es_per_point: change of ``delta_es`` per +1 index point (contracts per point).
+        vanna_es_per_volpt: change of ``delta_es`` per +1 vol point of every IV (contracts).
+        charm_es_per_hour: change of ``delta_es`` per calendar hour passing (contracts per hour).
+        vega_usd_per_volpt: change of the options' value per +1 vol point ($).
+        theta_usd_per_day: change of the options' value per calendar day passing, F fixed ($).
+        value_usd: mark-to-model value of the options ($).
+        n_live: number of live (unexpired, non-zero) series held.
+    """
+
+    F: float
+    delta_es: float
+    hedge_target_es: float
+    gamma_usd_per_pct: float
+    gamma_es_per_point: float
+    vanna_es_per_volpt: float
+    charm_es_per_hour: float
+    vega_usd_per_volpt: float
+    theta_usd_per_day: float
+    value_usd: float
+    n_live: int
+
+
+@dataclass(frozen=True, slots=True)
+class LivePositions:
+    """One holder's live positions as plain arrays (what the compiled kernels take).
+
+    Attributes:
+        strike: strikes (index points).
+        tau_yrs: years to expiry (> 0).
+        is_call: True for calls.
+        qty: signed contracts (float64).
+    """
+
+    strike: np.ndarray
+    tau_yrs: np.ndarray
+    is_call: np.ndarray
+    qty: np.ndarray
+
+
+def live_positions(book: OptionBook, t_seconds: float, holder: str | None = None) -> LivePositions:
+    """A holder's non-zero, unexpired positions at clock ``t_seconds`` (default: the dealers)."""
+    qty = book.holder_qty(book.dealer if holder is None else holder)
+    tau = tau_years(t_seconds, book.expiry_day)
+    keep = (qty != 0) & (tau > 0.0)
+    return LivePositions(
+        np.ascontiguousarray(book.strike[keep]),
+        np.ascontiguousarray(tau[keep]),
+        np.ascontiguousarray(book.is_call[keep]),
+        qty[keep].astype(np.float64),
+    )
+
+
+def _position_sigma(pos: LivePositions, surface: IVSurface, F_smile: float, t_seconds: float,
+                    iv_shift_ann: float) -> np.ndarray:
+    sigma = surface.sigma(pos.strike, pos.tau_yrs, F_smile, t_seconds=t_seconds)
+    if iv_shift_ann != 0.0:
+        sigma = np.maximum(sigma + iv_shift_ann, 1e-8)
+    return sigma
+
+
+def exposures_of(pos: LivePositions, F: float, sigma_ann: np.ndarray,
+                 rate_cc: float = 0.0) -> DealerExposures:
+    """Aggregate exposures of given positions and implied vols (see :class:`DealerExposures`).
+
+    Args:
+        pos: positions (e.g. from :func:`live_positions`).
+        F: forward/futures price (index points).
+        sigma_ann: implied vol per position (annualised).
+        rate_cc: continuously-compounded discount rate per year.
+
+    Returns:
+        The :class:`DealerExposures` of these positions.
+    """
+    tot = portfolio_greeks(F, pos.strike, pos.tau_yrs, pos.is_call, sigma_ann, pos.qty, rate_cc)
+    delta_es = ES_PER_OPTION_DELTA * tot.delta
+    return DealerExposures(
+        F=float(F),
+        delta_es=float(delta_es),
+        hedge_target_es=float(-delta_es),
+        gamma_usd_per_pct=float(tot.gamma * F * F * _PCT * SPX_MULTIPLIER_USD),
+        gamma_es_per_point=float(ES_PER_OPTION_DELTA * tot.gamma),
+        vanna_es_per_volpt=float(ES_PER_OPTION_DELTA * tot.vanna),
+        charm_es_per_hour=float(ES_PER_OPTION_DELTA * tot.charm / 24.0),
+        vega_usd_per_volpt=float(SPX_MULTIPLIER_USD * tot.vega),
+        theta_usd_per_day=float(SPX_MULTIPLIER_USD * tot.theta),
+        value_usd=float(SPX_MULTIPLIER_USD * tot.price),
+        n_live=int(pos.strike.shape[0]),
+    )
+
+
+def dealer_exposures(
+    book: OptionBook,
+    surface: IVSurface,
+    F: float,
+    t_seconds: float | None = None,
+    rate_cc: float = 0.0,
+    holder: str | None = None,
+    iv_shift_ann: float = 0.0,
+) -> DealerExposures:
+    """The dealers' exposures at spot ``F``, the surface's current state and clock ``t_seconds``.
+
+    Args:
+        book: the open interest.
+        surface: implied vols (smile centred on ``F``).
+        F: forward/futures price (index points).
+        t_seconds: clock, seconds from the simulated day's open (default: ``surface.t_seconds``).
+        rate_cc: continuously-compounded discount rate per year.
+        holder: holder class (default: the book's dealer class).
+        iv_shift_ann: parallel shift added to every implied vol (0.01 = +1 vol point).
+
+    Returns:
+        :class:`DealerExposures` (``hedge_target_es = -delta_es``).
+    """
+    t = surface.t_seconds if t_seconds is None else t_seconds
+    pos = live_positions(book, t, holder)
+    sigma = _position_sigma(pos, surface, F, t, iv_shift_ann)
+    return exposures_of(pos, F, sigma, rate_cc)
+
+
+def hedge_target_es(
+    book: OptionBook,
+    surface: IVSurface,
+    F: float,
+    t_seconds: float | None = None,
+    rate_cc: float = 0.0,
+    holder: str | None = None,
+    iv_shift_ann: float = 0.0,
+) -> float:
+    """The dealers' futures hedge target in ES contracts: minus their options delta.
+
+    Arguments as in :func:`dealer_exposures`.
+    """
+    return dealer_exposures(book, surface, F, t_seconds, rate_cc, holder,
+                            iv_shift_ann).hedge_target_es
+
+
+def hedge_trade_es(
+    book: OptionBook,
+    surface: IVSurface,
+    F_from: float,
+    F_to: float,
+    t_from_s: float,
+    t_to_s: float,
+    iv_shift_ann: float = 0.0,
+    sticky_strike: bool = True,
+    rate_cc: float = 0.0,
+    holder: str | None = None,
+) -> float:
+    """The dealers' futures hedge trade (ES contracts, > 0 BUY) when the state moves.
+
+    The trade is ``target(after) - target(before)`` where before is ``(F_from, t_from_s)`` with
+    the surface's vols and after is ``(F_to, t_to_s)`` with every vol shifted by
+    ``iv_shift_ann``. Options expiring in between drop out (their hedge is unwound).
+
+    Args:
+        book: the open interest.
+        surface: implied vols (its state is not changed).
+        F_from: forward before (index points).
+        F_to: forward after (index points).
+        t_from_s: clock before, seconds from the simulated day's open.
+        t_to_s: clock after.
+        iv_shift_ann: parallel IV change between the two states (-0.02 = IV falls 2 points).
+        sticky_strike: True: each strike keeps the vol of the smile centred on ``F_from`` (plus
+            the shift), isolating the spot effect; False: the smile moves with ``F_to``.
+        rate_cc: continuously-compounded discount rate per year.
+        holder: holder class (default: the book's dealer class).
+
+    Returns:
+        Contracts to buy (> 0) or sell (< 0).
+    """
+    before = dealer_exposures(book, surface, F_from, t_from_s, rate_cc, holder)
+    pos = live_positions(book, t_to_s, holder)
+    smile_F = F_from if sticky_strike else F_to
+    sigma = _position_sigma(pos, surface, smile_F, t_to_s, iv_shift_ann)
+    after = exposures_of(pos, F_to, sigma, rate_cc)
+    return after.hedge_target_es - before.hedge_target_es
+
+
+# ---- GEX profile -----------------------------------------------------------------------------
+
+
+@njit(cache=True, fastmath=True)
+def _gex_fill(log_F, log_strike, tau, wq, level, mscale, event_var, skew, curvature, floor, cap,
+              out):
+    """``out[j] = sum_i wq_i phi(d1_ij) / v_ij`` (gamma x F, before F and unit factors)."""
+    n = log_strike.shape[0]
+    for j in range(log_F.shape[0]):
+        lf = log_F[j]
+        acc = 0.0
+        for i in range(n):
+            m = log_strike[i] - lf
+            v = smile_total_vol(m, tau[i], level[i], mscale[i], event_var[i], skew, curvature,
+                                floor, cap)
+            d1 = 0.5 * v - m / v
+            acc += wq[i] * math.exp(-0.5 * d1 * d1) / v
+        out[j] = acc
+
+
+def gex_profile(
+    book: OptionBook,
+    surface: IVSurface,
+    spot_grid: np.ndarray,
+    t_seconds: float | None = None,
+    rate_cc: float = 0.0,
+    holder: str | None = None,
+) -> np.ndarray:
+    """Dealer gamma in $ per 1% move at each spot level of a grid (the GEX profile).
+
+    The surface is held fixed (same ATM level, events, demand premium and clock); at each grid
+    level ``F`` the vols are recomputed with the surface's smile centred on that ``F`` (sticky
+    moneyness).
+
+    Args:
+        book: the open interest.
+        surface: implied-vol surface (not changed).
+        spot_grid: forward levels (index points), shape ``(m,)``.
+        t_seconds: clock (default: ``surface.t_seconds``).
+        rate_cc: continuously-compounded discount rate per year.
+        holder: holder class (default: the book's dealer class).
+
+    Returns:
+        ``gamma_usd_per_pct`` at each grid level, shape ``(m,)``. Divide by
+        ``F**2 * 0.01 * 100 / 2`` to get ES contracts per index point.
+    """
+    t = surface.t_seconds if t_seconds is None else t_seconds
+    pos = live_positions(book, t, holder)
+    return gex_profile_of(pos, surface, spot_grid, t, rate_cc)
+
+
+def gex_profile_of(
+    pos: LivePositions,
+    surface: IVSurface,
+    spot_grid: np.ndarray,
+    t_seconds: float | None = None,
+    rate_cc: float = 0.0,
+) -> np.ndarray:
+    """:func:`gex_profile` for given positions (e.g. from :func:`live_positions`)."""
+    t = surface.t_seconds if t_seconds is None else t_seconds
+    grid = np.ascontiguousarray(spot_grid, dtype=np.float64)
+    if grid.ndim != 1 or not np.all(grid > 0.0):
+        raise ValueError("spot_grid must be a 1-d array of positive index levels")
+    tm = surface.terms(pos.tau_yrs, t)
+    p = surface.params
+    wq = pos.qty * np.exp(-rate_cc * pos.tau_yrs) * _INV_SQRT_2PI
+    acc = np.empty(grid.shape[0])
+    _gex_fill(np.log(grid), np.log(pos.strike), pos.tau_yrs, wq, tm.level, tm.mscale,
+              tm.event_var, p.skew, p.curvature, p.sigma_floor_ann, p.sigma_cap_ann, acc)
+    # gamma_i = wq_i phi / (F v): $ per 1% = sum gamma * F^2 * 0.01 * 100 = acc * F * 1.0
+    return acc * grid * (_PCT * SPX_MULTIPLIER_USD)
+
+
+def gamma_flip_levels(spot_grid: np.ndarray, gex: np.ndarray) -> np.ndarray:
+    """Every level where the GEX profile changes sign, by linear interpolation (ascending grid).
+
+    A grid point where ``gex`` is exactly 0 counts when its neighbours have opposite signs.
+    """
+    x = np.asarray(spot_grid, dtype=np.float64)
+    g = np.asarray(gex, dtype=np.float64)
+    if x.shape != g.shape or x.ndim != 1:
+        raise ValueError("spot_grid and gex must be 1-d arrays of the same length")
+    levels = []
+    for j in range(x.shape[0] - 1):
+        a, b = g[j], g[j + 1]
+        if a * b < 0.0:
+            levels.append(x[j] - a * (x[j + 1] - x[j]) / (b - a))
+        elif a == 0.0 and 0 < j and g[j - 1] * b < 0.0:
+            levels.append(x[j])
+    return np.asarray(levels)
+
+
+def gamma_flip(spot_grid: np.ndarray, gex: np.ndarray, near: float | None = None) -> float | None:
+    """The gamma-flip level: where dealer gamma crosses zero (linear interpolation).
+
+    Args:
+        spot_grid: ascending forward levels (index points).
+        gex: dealer gamma at those levels (any unit), e.g. from :func:`gex_profile`.
+        near: if several crossings, return the one closest to this level (e.g. the current
+            spot); default the lowest.
+
+    Returns:
+        The level in index points, or None if the profile does not cross zero on the grid.
+    """
+    levels = gamma_flip_levels(spot_grid, gex)
+    if levels.shape[0] == 0:
+        return None
+    if near is None:
+        return float(levels[0])
+    return float(levels[np.argmin(np.abs(levels - near))])
