@@ -666,7 +666,7 @@ def implied_vols(
 
 
 def implied_vol_checked(
-    option_price: float, F: float, K: float, tau_yrs: float, rate_cc: float, is_call: bool
+    option_price: float, F: float, K: float, tau_yrs: float, rate_cc: float, is_call: bool | int
 ) -> float:
     """Implied volatility that raises instead of returning nan.
 
@@ -676,7 +676,7 @@ def implied_vol_checked(
         K: strike (index points).
         tau_yrs: years to expiry (ACT/365); must be > 0.
         rate_cc: continuously-compounded discount rate per year.
-        is_call: True for a call, False for a put.
+        is_call: True/``+1`` for a call, False/``-1`` for a put.
 
     Returns:
         Annualised implied volatility.
@@ -686,19 +686,20 @@ def implied_vol_checked(
             bounds (the message names the price and the bounds).
         RuntimeError: the solver did not converge (should not happen inside the bounds).
     """
-    kind = "call" if is_call else "put"
+    call = bool(is_call > 0)
+    kind = "call" if call else "put"
     if not (F > 0.0 and K > 0.0):
         raise ValueError(f"implied_vol: F and K must be > 0, got F={F!r}, K={K!r}")
     if not tau_yrs > 0.0:
         raise ValueError(f"implied_vol: option expired or invalid tau_yrs={tau_yrs!r} (need > 0)")
-    lo, hi = price_bounds(float(F), float(K), float(tau_yrs), float(rate_cc), bool(is_call))
+    lo, hi = price_bounds(float(F), float(K), float(tau_yrs), float(rate_cc), call)
     if not (lo < option_price < hi):
         raise ValueError(
             f"implied_vol: {kind} price {option_price!r} is outside the no-arbitrage bounds "
             f"({lo!r}, {hi!r}) (strict) for F={F}, K={K}, tau_yrs={tau_yrs}, rate_cc={rate_cc}"
         )
     vol, ok = implied_vol(
-        float(option_price), float(F), float(K), float(tau_yrs), float(rate_cc), bool(is_call)
+        float(option_price), float(F), float(K), float(tau_yrs), float(rate_cc), call
     )
     if not ok:
         raise RuntimeError(

@@ -106,7 +106,7 @@ class OptionBook:
             raise ValueError(f"strike={strike!r}: must be a finite price > 0 (index points)")
         if int(expiry_day) != expiry_day or expiry_day < 0:
             raise ValueError(f"expiry_day={expiry_day!r}: must be an integer >= 0 (days)")
-        key = (strike_f, int(expiry_day), bool(is_call))
+        key = (strike_f, int(expiry_day), bool(is_call > 0))
         row = self._index.get(key)
         if row is None:
             if self._n == self._strike.shape[0]:
@@ -149,7 +149,7 @@ class OptionBook:
         Args:
             strike: strike (index points, > 0).
             expiry_day: calendar day offset of the expiry (0 = today).
-            is_call: True for a call, False for a put.
+            is_call: True (or ``+1``) for a call, False (or ``-1``/0) for a put.
             qty: signed whole contracts.
             holder: holder class receiving ``qty``.
             counterparty: if given, this class receives ``-qty`` (contracts are conserved).
@@ -179,7 +179,7 @@ class OptionBook:
         strike, expiry_day, is_call, qty = np.broadcast_arrays(strike, expiry_day, is_call, qty)
         for k, d, c, q in zip(strike.ravel().tolist(), expiry_day.ravel().tolist(),
                               is_call.ravel().tolist(), qty.ravel().tolist(), strict=True):
-            self.add(k, d, bool(c), q, holder, counterparty)
+            self.add(k, d, c, q, holder, counterparty)
 
     def trade(
         self,

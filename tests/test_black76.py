@@ -256,6 +256,7 @@ def test_implied_vol_round_trip(moneyness, log_tau, sigma, is_call, rate):
     assert vol == pytest.approx(sigma, rel=1e-6)
     assert b76.price(F, K, tau, vol, rate, is_call) == pytest.approx(p, rel=1e-12)
     assert b76.implied_vol_checked(p, F, K, tau, rate, is_call) == vol
+    assert b76.implied_vol_checked(p, F, K, tau, rate, 1 if is_call else -1) == vol
 
 
 @pytest.mark.parametrize(

@@ -98,6 +98,11 @@ def test_add_many_matches_add():
         b.add(K[i], int(d[i]), bool(c[i]), int(q[i]), "customer", counterparty="dealer")
     np.testing.assert_array_equal(a.qty, b.qty)
     np.testing.assert_array_equal(a.strike, b.strike)
+    c_int = np.where(c, 1, -1).astype(np.int8)  # +1 call / -1 put flags give the same book
+    a2 = OptionBook()
+    a2.add_many(K, d, c_int, q, "customer", counterparty="dealer")
+    np.testing.assert_array_equal(a2.is_call, a.is_call)
+    np.testing.assert_array_equal(a2.qty, a.qty)
 
 
 # ---- exposures ----------------------------------------------------------------------------------
