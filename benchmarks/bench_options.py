@@ -75,9 +75,9 @@ def main() -> None:
     t_totals = best_time(lambda: b76.portfolio_greeks(F, pos.strike, pos.tau_yrs, pos.is_call,
                                                       sigma, pos.qty, 0.04), args.repeats)
     t_gex = best_time(lambda: gex_profile_of(pos, surface, grid, T_SECONDS, 0.04),
-                      max(args.repeats // 4, 3))
+                      max(args.repeats // 2, 5))
     t_gex_book = best_time(lambda: gex_profile(book, surface, grid, T_SECONDS, 0.04),
-                           max(args.repeats // 4, 3))
+                           max(args.repeats // 2, 5))
     t_expo = best_time(lambda: dealer_exposures(book, surface, F, T_SECONDS, 0.04), args.repeats)
     prices = b76.greeks(F, pos.strike, pos.tau_yrs, pos.is_call, sigma, 0.04).price
     t_iv = best_time(lambda: b76.implied_vols(prices, F, pos.strike, pos.tau_yrs, pos.is_call,
