@@ -125,7 +125,7 @@ def exposures_of(pos: LivePositions, F: float, sigma_ann: np.ndarray,
     return DealerExposures(
         F=float(F),
         delta_es=float(delta_es),
-        hedge_target_es=float(-delta_es),
+        hedge_target_es=float(-delta_es) + 0.0,  # no negative zero
         gamma_usd_per_pct=float(tot.gamma * F * F * _PCT * SPX_MULTIPLIER_USD),
         gamma_es_per_point=float(ES_PER_OPTION_DELTA * tot.gamma),
         vanna_es_per_volpt=float(ES_PER_OPTION_DELTA * tot.vanna),

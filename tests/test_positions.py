@@ -295,3 +295,15 @@ def test_gamma_flip_levels_edge_cases():
                                [2.0])  # an exact zero between opposite signs counts once
     with pytest.raises(ValueError):
         gamma_flip_levels(grid, g[:3])
+
+
+def test_empty_book_has_zero_exposures():
+    book = OptionBook()
+    s = IVSurface()
+    e = dealer_exposures(book, s, F0, T0)
+    assert e.n_live == 0 and e.delta_es == 0.0 and e.hedge_target_es == 0.0
+    assert math.copysign(1.0, e.hedge_target_es) == 1.0
+    grid = np.linspace(6000.0, 7000.0, 5)
+    gex = gex_profile(book, s, grid, T0)
+    assert not gex.any() and gamma_flip(grid, gex) is None
+    assert hedge_trade_es(book, s, F0, F0 * 0.9, T0, T0 + 600.0) == 0.0
