@@ -1,0 +1,318 @@
+"""Limit order book for one futures contract: integer ticks, integer contracts, price-time priority.
+
+The matching itself runs in compiled code (``market._lob_kernels``); this module is the Python face:
+:class:`OrderBook` (one method per order kind, queries) and :func:`replay` (a whole message array in
+one compiled call). Both run the same kernel, so they give identical results on the same messages.
+
+Units: prices and triggers in ticks (E-mini proxy: 0.25 index points), quantities in contracts,
+times in int64 nanoseconds. Every method that sends a message returns its reject code
+(``market.types.ACCEPTED`` == 0 when accepted); rejected messages change nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from market import _lob_kernels as K
+from market.types import (
+    BUY,
+    CANCEL,
+    IOC,
+    LIMIT,
+    MARKET,
+    MESSAGE_DTYPE,
+    MODIFY,
+    NO_PRICE,
+    REJECT_DTYPE,
+    REJECT_NAMES,
+    STOP,
+    STOP_LIMIT,
+    TRADE_DTYPE,
+)
+
+__all__ = ["MESSAGE_DTYPE", "TRADE_DTYPE", "REJECT_DTYPE", "OrderBook", "ReplayResult", "replay"]
+
+DEFAULT_MIN_PRICE_TICKS = 1
+DEFAULT_MAX_PRICE_TICKS = 65_535
+
+
+def trades_to_records(trades: np.ndarray) -> np.ndarray:
+    """Convert kernel trade rows (``int64[n, 8]``) into a ``TRADE_DTYPE`` array."""
+    out = np.empty(trades.shape[0], dtype=TRADE_DTYPE)
+    for name, col in zip(TRADE_DTYPE.names, range(K.N_TRADE_FIELDS), strict=True):
+        out[name] = trades[:, col]
+    return out
+
+
+class OrderBook:
+    """A price-time-priority limit order book over a fixed price band.
+
+    Args:
+        min_price_ticks: lowest accepted limit price or trigger (ticks, >= 1).
+        max_price_ticks: highest accepted limit price or trigger (ticks).
+        capacity: initial number of order slots; the table doubles whenever it is full.
+    """
+
+    def __init__(
+        self,
+        min_price_ticks: int = DEFAULT_MIN_PRICE_TICKS,
+        max_price_ticks: int = DEFAULT_MAX_PRICE_TICKS,
+        capacity: int = 1024,
+    ):
+        if min_price_ticks < 1:
+            raise ValueError(f"min_price_ticks = {min_price_ticks}: must be >= 1")
+        if max_price_ticks < min_price_ticks:
+            raise ValueError(
+                f"max_price_ticks = {max_price_ticks}: must be >= min_price_ticks ({min_price_ticks})"
+            )
+        (self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects) = K.new_state(
+            int(min_price_ticks), int(max_price_ticks), int(capacity)
+        )
+        self.min_price_ticks = int(min_price_ticks)
+        self.max_price_ticks = int(max_price_ticks)
+
+    # ------------------------------------------------------------------ sending messages
+    def submit(
+        self, time: int, kind: int, side: int, price: int, trigger: int, qty: int, oid: int, owner: int
+    ) -> int:
+        """Send one message (the ``MESSAGE_DTYPE`` fields); return its reject code (0 = accepted)."""
+        reason = K.apply_message(
+            self._orders,
+            self._levels,
+            self._htab,
+            self._sc,
+            self._trades,
+            self._rejects,
+            time,
+            kind,
+            side,
+            price,
+            trigger,
+            qty,
+            oid,
+            owner,
+        )
+        if reason == K.NEED_CAPACITY:
+            self._orders, self._htab, self._trades, self._rejects = K.grow_for(
+                self._orders, self._htab, self._sc, self._trades, self._rejects, kind, qty
+            )
+            reason = K.apply_message(
+                self._orders,
+                self._levels,
+                self._htab,
+                self._sc,
+                self._trades,
+                self._rejects,
+                time,
+                kind,
+                side,
+                price,
+                trigger,
+                qty,
+                oid,
+                owner,
+            )
+        return reason
+
+    def _now(self, time: int | None) -> int:
+        return int(self._sc[K.SC_CLOCK]) if time is None else time
+
+    def limit(
+        self, side: int, price: int, qty: int, oid: int, owner: int = 0, time: int | None = None
+    ) -> int:
+        """Good-till-cancel limit order at ``price`` ticks; the unfilled part rests."""
+        return self.submit(self._now(time), LIMIT, side, price, 0, qty, oid, owner)
+
+    def market(self, side: int, qty: int, oid: int, owner: int = 0, time: int | None = None) -> int:
+        """Market order; whatever the book cannot fill is dropped."""
+        return self.submit(self._now(time), MARKET, side, 0, 0, qty, oid, owner)
+
+    def ioc(self, side: int, price: int, qty: int, oid: int, owner: int = 0, time: int | None = None) -> int:
+        """Immediate-or-cancel limit order; the unfilled part is dropped."""
+        return self.submit(self._now(time), IOC, side, price, 0, qty, oid, owner)
+
+    def stop(
+        self, side: int, trigger: int, qty: int, oid: int, owner: int = 0, time: int | None = None
+    ) -> int:
+        """Stop-market order: a market order once the last trade reaches ``trigger`` ticks."""
+        return self.submit(self._now(time), STOP, side, 0, trigger, qty, oid, owner)
+
+    def stop_limit(
+        self, side: int, trigger: int, price: int, qty: int, oid: int, owner: int = 0, time: int | None = None
+    ) -> int:
+        """Stop-limit order: a limit order at ``price`` once the last trade reaches ``trigger``."""
+        return self.submit(self._now(time), STOP_LIMIT, side, price, trigger, qty, oid, owner)
+
+    def cancel(self, oid: int, time: int | None = None) -> int:
+        """Cancel a resting order or an untriggered stop."""
+        return self.submit(self._now(time), CANCEL, 0, 0, 0, 0, oid, 0)
+
+    def modify(self, oid: int, qty: int, time: int | None = None) -> int:
+        """Set a resting order's remaining quantity.
+
+        Smaller keeps queue priority, larger moves the order to the back of its level, 0 cancels.
+        """
+        return self.submit(self._now(time), MODIFY, 0, 0, 0, qty, oid, 0)
+
+    def process(self, messages: np.ndarray) -> None:
+        """Process a ``MESSAGE_DTYPE`` array in order, in one compiled call."""
+        if messages.dtype != MESSAGE_DTYPE:
+            raise TypeError(f"messages must have dtype market.lob.MESSAGE_DTYPE, got {messages.dtype}")
+        self._orders, self._htab, self._trades, self._rejects = K.apply_messages(
+            self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects, messages
+        )
+
+    # ------------------------------------------------------------------ queries
+    def _price_or_none(self, field: int) -> int | None:
+        p = int(self._sc[field])
+        return None if p == NO_PRICE else p
+
+    @property
+    def best_bid(self) -> int | None:
+        """Highest resting bid (ticks), or None if there are no bids."""
+        return self._price_or_none(K.SC_BEST_BID)
+
+    @property
+    def best_ask(self) -> int | None:
+        """Lowest resting ask (ticks), or None if there are no asks."""
+        return self._price_or_none(K.SC_BEST_ASK)
+
+    @property
+    def last_price(self) -> int | None:
+        """Price of the last trade (ticks), or None before the first trade."""
+        return self._price_or_none(K.SC_LAST)
+
+    @property
+    def clock(self) -> int:
+        """Time of the latest accepted-in-time message (ns)."""
+        return int(self._sc[K.SC_CLOCK])
+
+    def depth(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``n`` price levels per side as ``(bids, asks)``, each ``int64[k, 2]`` of [price, qty]."""
+        bids, asks = K.depth(self._levels, self._sc, int(n))
+        return bids.copy(), asks.copy()
+
+    def level_oids(self, side: int, price: int) -> np.ndarray:
+        """Oids resting at ``price`` ticks on ``side`` (+1 bids, -1 asks), front of the queue first."""
+        if not self.min_price_ticks <= price <= self.max_price_ticks:
+            return np.empty(0, dtype=np.int64)
+        slots = K.level_slots(self._orders, self._levels, self._sc, 0 if side == BUY else 1, int(price))
+        return self._orders[slots, K.O_OID].copy()
+
+    def _slot(self, oid: int) -> int:
+        return int(K.hash_get(self._htab, int(oid))) if oid >= 0 else -1
+
+    def queue_position(self, oid: int) -> tuple[int, int]:
+        """``(qty ahead, orders ahead)`` of resting order ``oid`` in its level; KeyError if not resting."""
+        s = self._slot(oid)
+        if s == -1 or self._orders[s, K.O_STATE] != K.STATE_RESTING:
+            raise KeyError(f"no resting order with oid {oid}")
+        qty, count = K.queue_ahead(self._orders, s)
+        return int(qty), int(count)
+
+    def order(self, oid: int) -> dict | None:
+        """The live order ``oid`` as a dict (side, price, trigger, qty, owner, kind, resting), or None."""
+        s = self._slot(oid)
+        if s == -1:
+            return None
+        o = self._orders[s]
+        return {
+            "oid": int(oid),
+            "side": int(o[K.O_SIDE]),
+            "price": int(o[K.O_PRICE]),
+            "trigger": int(o[K.O_TRIGGER]),
+            "qty": int(o[K.O_QTY]),
+            "owner": int(o[K.O_OWNER]),
+            "kind": int(o[K.O_KIND]),
+            "resting": bool(o[K.O_STATE] == K.STATE_RESTING),
+        }
+
+    @property
+    def n_resting(self) -> int:
+        """Number of resting orders (both sides)."""
+        return int(self._sc[K.SC_N_BID_ORDERS] + self._sc[K.SC_N_ASK_ORDERS])
+
+    @property
+    def n_pending_stops(self) -> int:
+        """Number of untriggered stop orders."""
+        return int(self._sc[K.SC_N_BUY_STOPS] + self._sc[K.SC_N_SELL_STOPS])
+
+    @property
+    def n_trades(self) -> int:
+        """Number of trades so far."""
+        return int(self._sc[K.SC_N_TRADES])
+
+    @property
+    def n_messages(self) -> int:
+        """Number of messages processed so far (accepted and rejected)."""
+        return int(self._sc[K.SC_N_MESSAGES])
+
+    def trade_rows(self, start: int = 0) -> np.ndarray:
+        """Raw trade rows ``int64[n, 8]`` from trade number ``start`` on (a view; fast)."""
+        return self._trades[start : self.n_trades]
+
+    @property
+    def trades(self) -> np.ndarray:
+        """All trades so far as a ``TRADE_DTYPE`` array (a copy)."""
+        return trades_to_records(self.trade_rows())
+
+    @property
+    def rejects(self) -> np.ndarray:
+        """All rejected messages so far as a ``REJECT_DTYPE`` array (a copy)."""
+        rows = self._rejects[: int(self._sc[K.SC_N_REJECTS])]
+        out = np.empty(rows.shape[0], dtype=REJECT_DTYPE)
+        for name, col in zip(REJECT_DTYPE.names, range(K.N_REJECT_FIELDS), strict=True):
+            out[name] = rows[:, col]
+        return out
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Quantity accounting in contracts.
+
+        ``submitted_qty == filled_qty + resting_qty + pending_stop_qty + cancelled_qty + dropped_qty``
+        always holds; ``filled_qty`` counts both sides of every trade (2 x traded volume).
+        """
+        sc = self._sc
+        return {
+            "submitted_qty": int(sc[K.SC_SUBMITTED]),
+            "filled_qty": int(sc[K.SC_FILLED]),
+            "resting_qty": int(sc[K.SC_RESTING_QTY]),
+            "pending_stop_qty": int(sc[K.SC_STOP_QTY]),
+            "cancelled_qty": int(sc[K.SC_CANCELLED]),
+            "dropped_qty": int(sc[K.SC_DROPPED]),
+        }
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the book's arrays (bytes)."""
+        arrays = (self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects)
+        return int(sum(a.nbytes for a in arrays))
+
+    @staticmethod
+    def reject_reason(code: int) -> str:
+        """Human-readable text of a reject code."""
+        return REJECT_NAMES.get(int(code), f"unknown reject code {code}")
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What :func:`replay` returns: the trades, the rejects and the final book."""
+
+    trades: np.ndarray
+    rejects: np.ndarray
+    book: OrderBook
+
+
+def replay(
+    messages: np.ndarray,
+    min_price_ticks: int = DEFAULT_MIN_PRICE_TICKS,
+    max_price_ticks: int = DEFAULT_MAX_PRICE_TICKS,
+    capacity: int | None = None,
+) -> ReplayResult:
+    """Process ``messages`` (``MESSAGE_DTYPE``) through a new book in one compiled call."""
+    cap = 1024 if capacity is None else capacity
+    book = OrderBook(min_price_ticks, max_price_ticks, cap)
+    book.process(messages)
+    return ReplayResult(trades=book.trades, rejects=book.rejects, book=book)
