@@ -1,0 +1,1 @@
+"""Mesa agents: option dealers, put-buying hedgers, CTA trend followers, dip buyers."""

@@ -1,0 +1,1 @@
+"""Scenarios, the Mesa model, the runner, sweeps, metrics, plots and the cascade CLI."""

@@ -1,0 +1,1 @@
+"""The venue and the instruments: numba order book, exchange, background flow, options."""

@@ -133,12 +133,12 @@ def _grow_rows(a):
 
 @njit(cache=True)
 def _grow_orders(orders, sc):
-    """Double the order table; the new slots become the free list (only called when it is empty)."""
+    """Double the order table; the new slots go to the front of the free list."""
     old = orders.shape[0]
     out = _grow_rows(orders)
     for s in range(old, 2 * old - 1):
         out[s, O_NEXT] = s + 1
-    out[2 * old - 1, O_NEXT] = -1
+    out[2 * old - 1, O_NEXT] = sc[SC_FREE_HEAD]
     sc[SC_FREE_HEAD] = old
     return out
 
@@ -592,43 +592,70 @@ NEED_CAPACITY = -1  #: ``apply_message`` result: grow the buffers (``grow_for``)
 
 
 @njit(cache=True, inline="always")
-def _max_new_trades(sc, kind, qty):
-    """Upper bound on the trades one message can print (each trade fills >= 1 contract of a taker)."""
-    if kind == CANCEL or kind == MODIFY:
-        return 0  # neither crosses nor moves the last price, so no stop can fire either
-    by_qty = max(qty, 0) + sc[SC_STOP_QTY]
+def _max_new_trades(sc, n_msgs, max_qty):
+    """Upper bound on the trades ``n_msgs`` messages of at most ``max_qty`` contracts can print.
+
+    Each trade either fills a maker completely (a maker rests now, is added by one of the messages,
+    or is a stop turned limit) or is a taker's last, partial fill; it also fills >= 1 contract of a
+    taker (the messages themselves, or pending stops firing once each).
+    """
     n_stops = sc[SC_N_BUY_STOPS] + sc[SC_N_SELL_STOPS]
-    by_makers = sc[SC_N_BID_ORDERS] + sc[SC_N_ASK_ORDERS] + 2 * n_stops + 1
+    by_qty = n_msgs * max(max_qty, 0) + sc[SC_STOP_QTY]
+    by_makers = sc[SC_N_BID_ORDERS] + sc[SC_N_ASK_ORDERS] + 2 * n_msgs + 2 * n_stops
     return min(by_qty, by_makers)
+
+
+@njit(cache=True, inline="always")
+def has_room(orders, htab, sc, trades, rejects, n_msgs, max_qty):
+    """True if ``n_msgs`` more messages of at most ``max_qty`` contracts each fit in every buffer."""
+    used = sc[SC_N_BID_ORDERS] + sc[SC_N_ASK_ORDERS] + sc[SC_N_BUY_STOPS] + sc[SC_N_SELL_STOPS]
+    # bitwise & on purpose: numba compiles a chain of ``and`` here about 10x slower
+    return (
+        (used + n_msgs <= orders.shape[0])
+        & (2 * (sc[SC_HASH_COUNT] + n_msgs) <= htab.shape[0])
+        & (sc[SC_N_REJECTS] + n_msgs <= rejects.shape[0])
+        & (sc[SC_N_TRADES] + _max_new_trades(sc, n_msgs, max_qty) <= trades.shape[0])
+    )
+
+
+@njit(cache=True, inline="always")
+def _trade_qty_bound(kind, qty):
+    # CANCEL and MODIFY neither cross nor move the last price, so no stop can fire either
+    if kind == CANCEL:
+        return 0
+    if kind == MODIFY:
+        return 0
+    return qty
 
 
 @njit(cache=True, inline="always")
 def has_capacity(orders, htab, sc, trades, rejects, kind, qty):
     """True if one more message of this kind and size fits in every buffer."""
-    # bitwise & on purpose: numba compiles a chain of ``and`` here about 10x slower
-    return (
-        (sc[SC_FREE_HEAD] != -1)
-        & (2 * (sc[SC_HASH_COUNT] + 1) <= htab.shape[0])
-        & (sc[SC_N_REJECTS] < rejects.shape[0])
-        & (sc[SC_N_TRADES] + _max_new_trades(sc, kind, qty) <= trades.shape[0])
-    )
+    return has_room(orders, htab, sc, trades, rejects, 1, _trade_qty_bound(kind, qty))
 
 
 @njit(cache=True)
-def grow_for(orders, htab, sc, trades, rejects, kind, qty):
-    """Grow whichever buffers are too small for one message; return ``(orders, htab, trades, rejects)``."""
-    if sc[SC_FREE_HEAD] == -1:
+def grow_room(orders, htab, sc, trades, rejects, n_msgs, max_qty):
+    """Grow the buffers lacking room for ``n_msgs`` messages; return ``(orders, htab, trades, rejects)``."""
+    used = sc[SC_N_BID_ORDERS] + sc[SC_N_ASK_ORDERS] + sc[SC_N_BUY_STOPS] + sc[SC_N_SELL_STOPS]
+    while used + n_msgs > orders.shape[0]:
         orders = _grow_orders(orders, sc)
-    if 2 * (sc[SC_HASH_COUNT] + 1) > htab.shape[0]:
+    while 2 * (sc[SC_HASH_COUNT] + n_msgs) > htab.shape[0]:
         htab = _grow_hash(htab)
-    if sc[SC_N_REJECTS] >= rejects.shape[0]:
+    while sc[SC_N_REJECTS] + n_msgs > rejects.shape[0]:
         rejects = _grow_rows(rejects)
-    need = sc[SC_N_TRADES] + _max_new_trades(sc, kind, qty)
+    need = sc[SC_N_TRADES] + _max_new_trades(sc, n_msgs, max_qty)
     if need > trades.shape[0]:
         out = np.zeros((max(need, 2 * trades.shape[0]), N_TRADE_FIELDS), dtype=np.int64)
         out[: trades.shape[0]] = trades
         trades = out
     return orders, htab, trades, rejects
+
+
+@njit(cache=True)
+def grow_for(orders, htab, sc, trades, rejects, kind, qty):
+    """Grow whichever buffers are too small for one message; return ``(orders, htab, trades, rejects)``."""
+    return grow_room(orders, htab, sc, trades, rejects, 1, _trade_qty_bound(kind, qty))
 
 
 @njit(cache=True, inline="always")

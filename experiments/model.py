@@ -1,0 +1,206 @@
+"""The Mesa model: one trading day on the event-driven clock.
+
+Python events (agent wake-ups, macro news, price-watch reactions, sampling) live in Mesa's
+discrete-event simulator. Between two of them the exchange runs the compiled background market
+(``Exchange.advance_to``), stopping early when the last trade reaches a price watch; the watch's
+callback is then scheduled at that exact exchange time. Mesa's clock counts seconds since the
+session start (it cannot start negative); :attr:`CascadeModel.now_s` is seconds from 09:30 ET.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from time import perf_counter
+
+import mesa
+import numpy as np
+import pandas as pd
+from mesa.experimental.devs import DEVSimulator
+from mesa.experimental.devs.eventlist import Priority
+
+from experiments.config import ScenarioConfig
+from market.exchange import Exchange, WatchHit
+from market.options_desk import OptionsDesk
+
+PRIORITY_WATCH = Priority.HIGH  # reactions to a price crossing run before other events at that time
+PRIORITY_NEWS = Priority.HIGH
+PRIORITY_AGENT = Priority.DEFAULT
+PRIORITY_SAMPLE = Priority.LOW  # samples see the state after everything else at that time
+
+FLOW_GROUPS = ("dealers", "cta", "hedgers", "dip_buyers", "background")
+
+
+class CascadeModel(mesa.Model):
+    """One trading day of the scenario ``config``; ``seed`` makes it reproducible bit for bit."""
+
+    def __init__(self, config: ScenarioConfig, seed: int = 0):
+        root = np.random.SeedSequence(seed)
+        ss_market, ss_agents = root.spawn(2)
+        super().__init__(rng=np.random.default_rng(ss_agents))
+        self.config = config
+        self.seed_value = seed
+        m = config.market
+        self.exchange = Exchange(config.prev_close_points, config.flow, ss_market, m)
+        self.simulator = DEVSimulator()
+        self.simulator.setup(self)
+        self.options = OptionsDesk.from_config(config.options, config.prev_close_points, m.session_start_s)
+        self._watch_callbacks: dict[int, Callable[[WatchHit], None]] = {}
+        self._news_subscribers: list[mesa.Agent] = []
+        self.rows: list[dict[str, float]] = []
+        self.depth_rows: list[tuple[float, float, int, int]] = []
+        self.markers: list[dict[str, object]] = []
+        self.day_high_points = -math.inf
+        self.day_low_points = math.inf
+        self.open_points = math.nan
+        self._last_volume = 0
+        self._last_sample_mid = config.prev_close_points
+
+        from agents.factory import build_agents  # agents import the model's API, so import late
+
+        self.agent_groups = build_agents(self)
+        for ev in config.events:
+            self.schedule_at(ev.t_s, self._news, ev, priority=PRIORITY_NEWS)
+            self.markers.append({"t": ev.t_s, "label": ev.name})
+        t = m.session_start_s
+        while t <= m.session_end_s + 1e-9:
+            self.schedule_at(t, self._sample, priority=PRIORITY_SAMPLE)
+            t += config.sample_interval_s
+        self.runtime_s = math.nan
+
+    # ------------------------------------------------------------------ clock and scheduling
+    @property
+    def now_s(self) -> float:
+        """Current time, seconds from the 09:30 ET open (the exchange clock)."""
+        return self.exchange.now_s
+
+    def _to_sim(self, t_s: float) -> float:
+        return t_s - self.config.market.session_start_s
+
+    def schedule_at(self, t_s: float, method: Callable, *args, priority: Priority = PRIORITY_AGENT) -> None:
+        """Run ``method(*args)`` at ``t_s`` (seconds from the open).
+
+        ``method`` must be a bound method of a live object: Mesa keeps only a weak reference to it.
+        """
+        t = max(self._to_sim(t_s), self.simulator.time)
+        self.simulator.schedule_event_absolute(method, t, priority=priority, function_args=list(args))
+
+    def watch(self, owner: int, level_ticks: int, direction: int, method: Callable[[WatchHit], None]) -> int:
+        """Register a price watch; ``method(hit)`` runs once, at the exchange time of the crossing."""
+        wid = self.exchange.add_watch(owner, level_ticks, direction)
+        self._watch_callbacks[wid] = method
+        return wid
+
+    def unwatch(self, watch_id: int) -> None:
+        """Cancel a price watch."""
+        self.exchange.remove_watch(watch_id)
+        self._watch_callbacks.pop(watch_id, None)
+
+    def subscribe_news(self, agent: mesa.Agent) -> None:
+        """``agent.on_news(event)`` will run at every macro event."""
+        self._news_subscribers.append(agent)
+
+    def _next_event_sim_time(self) -> float:
+        events = self.simulator.event_list._events  # the heap; Mesa's peak_ahead is not heap-ordered
+        while events and events[0].CANCELED:
+            heapq.heappop(events)
+        return events[0].time if events else math.inf
+
+    # ------------------------------------------------------------------ running
+    def run(self) -> None:
+        """Run the whole session."""
+        t0 = perf_counter()
+        self.advance_until(self.config.market.session_end_s)
+        self.runtime_s = perf_counter() - t0
+
+    def step(self) -> None:
+        """Mesa-style step: advance one sampling interval (for interactive use)."""
+        self.advance_until(min(self.now_s + self.config.sample_interval_s, self.config.market.session_end_s))
+        self.steps += 1
+
+    def advance_until(self, end_s: float) -> None:
+        """Run events and the background market up to ``end_s`` (seconds from the open)."""
+        start = self.config.market.session_start_s
+        while True:
+            target = min(self._next_event_sim_time() + start, end_s)
+            hit = self.exchange.advance_to(target)
+            if hit is not None:
+                callback = self._watch_callbacks.pop(hit.watch_id, None)
+                if callback is not None:
+                    self.schedule_at(hit.t_s, callback, hit, priority=PRIORITY_WATCH)
+            self.simulator.run_until(self._to_sim(self.exchange.now_s))
+            if hit is None and target >= end_s and self._next_event_sim_time() + start > end_s:
+                break
+        if self.now_s >= self.config.market.session_end_s:
+            self.running = False
+
+    # ------------------------------------------------------------------ events
+    def _news(self, event) -> None:
+        self.exchange.shift_sentiment(event.sentiment_shift)
+        for name in event.resolves:
+            self.options.resolve_event(name)
+        for agent in self._news_subscribers:
+            agent.on_news(event)
+
+    def _sample(self) -> None:
+        ex = self.exchange
+        t = ex.now_s
+        mid = ex.mid_points()
+        if t >= 0.0:
+            if math.isnan(self.open_points):
+                self.open_points = mid
+            self.day_high_points = max(self.day_high_points, mid)
+            self.day_low_points = min(self.day_low_points, mid)
+        self.options.update_surface(t, mid, self._last_sample_mid, ex.realized_vol_ann())
+        self._last_sample_mid = mid
+        book = ex.book
+        tick = ex.tick
+        bid, ask, last = book.best_bid, book.best_ask, book.last_price
+        bids, asks = book.depth(20)
+        window = self.config.flow.depth_window_ticks
+        vol_now = ex.cum_volume
+        row: dict[str, float] = {
+            "t": t,
+            "mid": mid,
+            "last": last * tick if last is not None else math.nan,
+            "bid": bid * tick if bid is not None else math.nan,
+            "ask": ask * tick if ask is not None else math.nan,
+            "spread": (ask - bid) * tick if bid is not None and ask is not None else math.nan,
+            "volume": vol_now - self._last_volume,
+            "depth_bid": int(bids[bids[:, 0] > (bid or 0) - window, 1].sum()) if len(bids) else 0,
+            "depth_ask": int(asks[asks[:, 0] < (ask or 0) + window, 1].sum()) if len(asks) else 0,
+            "sentiment": ex.sentiment,
+            "realized_vol": ex.realized_vol_ann(),
+        }
+        self._last_volume = vol_now
+        row.update(self.options.state(mid, t))
+        row.update(self._agent_state())
+        row.update(self._flows())
+        self.rows.append(row)
+        for price, qty in bids:
+            self.depth_rows.append((t, price * tick, 1, int(qty)))
+        for price, qty in asks:
+            self.depth_rows.append((t, price * tick, -1, int(qty)))
+
+    def _agent_state(self) -> dict[str, float]:
+        out = {"dealer_hedge": 0.0, "cta_position": 0.0, "dip_capital_deployed": 0.0}
+        for agents in self.agent_groups.values():
+            for agent in agents:
+                for key, value in agent.state().items():
+                    out[key] = out.get(key, 0.0) + value
+        return out
+
+    def _flows(self) -> dict[str, float]:
+        pos = self.exchange.positions
+        groups = np.array(self.exchange.owner_groups)
+        return {f"flow_{g}": float(pos[groups == g].sum()) for g in FLOW_GROUPS}
+
+    # ------------------------------------------------------------------ results
+    def timeseries(self) -> pd.DataFrame:
+        """One row per sampling interval (the ``timeseries.parquet`` contract)."""
+        return pd.DataFrame(self.rows)
+
+    def depth_frame(self) -> pd.DataFrame:
+        """Top-20 levels per side at each sample: t, price (points), side (+1 bid), qty."""
+        return pd.DataFrame(self.depth_rows, columns=["t", "price", "side", "qty"])

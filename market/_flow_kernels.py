@@ -1,0 +1,615 @@
+"""Compiled background flow and exchange bookkeeping (private; ``market.exchange`` wraps it).
+
+``run_flow`` advances the market to a time: it draws Poisson events (market-maker requotes, noise
+limit, market and cancel orders), sends their messages through the order-book kernel, settles
+every trade into the owners' accounts, takes an L1 snapshot every ``snapshot_interval_s`` and
+stops early when the last trade price crosses a price watch. It never draws random numbers itself:
+it consumes uniforms from a buffer that the Python side fills from a seeded numpy Generator
+(QuantEcon style), so runs are reproducible and independent of how the day is cut into calls.
+Every buffer is checked before use; a full one makes ``run_flow`` return a ``NEED_*`` status
+(nothing half-done), the caller grows it and calls again.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from market import _lob_kernels as K
+from market._borrow import borrow
+from market.flow import FP
+from market.types import BUY, CANCEL, LIMIT, MARKET, MODIFY, SELL
+
+# ---- run_flow results
+DONE, WATCH_HIT, NEED_RANDOMS, NEED_CAPACITY, NEED_SNAPSHOTS, NEED_NOISE_SLOTS = range(6)
+
+# ---- integer state fi[...]
+(
+    FI_NOW,
+    FI_NEXT_T,
+    FI_NEXT_KIND,
+    FI_NEXT_WHO,
+    FI_NEXT_OID,
+    FI_RNG_POS,
+    FI_N_SNAP,
+    FI_NEXT_SNAP,
+    FI_N_NOISE,
+    FI_HIT,
+    FI_OWNER_MM0,
+    FI_OWNER_NOISE,
+    FI_SETTLED,
+    FI_CUM_VOLUME,
+    FI_N_FLOW_MSGS,
+    FI_REF_TICKS,
+    FI_MIN_UP_WATCH,
+    FI_MAX_DOWN_WATCH,
+    FI_SNAP_TRADES,
+    FI_SIGNED_VOL_1S,
+    FI_ABS_VOL_1S,
+) = range(21)
+N_FI = 21
+NO_UP_WATCH = np.iinfo(np.int64).max
+NO_DOWN_WATCH = -1
+
+# ---- float state ff[...]
+FF_VAR, FF_MID_PREV, FF_IMB, FF_ABS, FF_LOG_ACT, FF_OPEN_S, FF_CLOSE_S, FF_SECONDS_PER_NS, FF_SENTIMENT = (
+    range(9)
+)
+N_FF = 9
+
+# ---- event kinds
+EV_REQUOTE, EV_NOISE_LIMIT, EV_NOISE_MARKET, EV_NOISE_CANCEL = range(4)
+
+# ---- accounts acct_i[owner, A_*] (int64) and acct_f[owner, AF_*] (float64)
+A_POSITION, A_CASH_TICKS, A_VOLUME, A_N_TRADES = range(4)
+N_ACCT_I = 4
+AF_AVG_PRICE, AF_REALIZED_TICKS = range(2)
+N_ACCT_F = 2
+
+# ---- snapshots snaps[n, S_*]
+S_T, S_BID, S_ASK, S_LAST, S_BID_QTY, S_ASK_QTY, S_DEPTH_BID, S_DEPTH_ASK, S_VOLUME, S_MSGS = range(10)
+N_SNAP_FIELDS = 10
+
+# ---- watches w[n, W_*]
+W_LEVEL, W_DIR, W_ACTIVE = range(3)
+
+# ---- market-maker quotes mm[maker, side_index, level, Q_*]
+Q_OID, Q_PRICE, Q_QTY = range(3)
+
+MAX_UNIFORMS_PER_STEP = 16
+
+# packed parameter indexes (compile-time constants)
+P_N_MM = FP["n_market_makers"]
+P_MM_RATE = FP["mm_requote_rate_per_s"]
+P_MM_LEVELS = FP["mm_levels"]
+P_MM_STEP = FP["mm_level_step_ticks"]
+P_MM_SIZE = FP["mm_size_qty"]
+P_MM_DECAY = FP["mm_size_decay"]
+P_MM_HALF = FP["mm_half_spread_ticks"]
+P_MM_SKEW = FP["mm_skew_ticks_per_qty"]
+P_MM_MAXINV = FP["mm_max_inventory_qty"]
+P_MM_CALM = FP["mm_calm_vol_ann"]
+P_MM_W_VOL = FP["mm_withdraw_vol"]
+P_MM_W_IMB = FP["mm_withdraw_imbalance"]
+P_MM_WIDEN = FP["mm_widen_ticks"]
+P_MM_LATENCY = FP["mm_refill_latency_s"]
+P_VOL_HL = FP["vol_halflife_s"]
+P_IMB_HL = FP["imbalance_halflife_s"]
+P_NL_RATE = FP["noise_limit_rate_per_s"]
+P_NM_RATE = FP["noise_market_rate_per_s"]
+P_NC_HAZARD = FP["noise_cancel_hazard_per_s"]
+P_NL_DEPTH_P = FP["noise_limit_depth_p"]
+P_NL_IMPROVE = FP["noise_improve_prob"]
+P_NL_SIZE_P = FP["noise_limit_size_p"]
+P_NM_MIN = FP["noise_market_min_qty"]
+P_NM_ALPHA = FP["noise_market_alpha"]
+P_NM_MAX = FP["noise_market_max_qty"]
+P_OPEN_BOOST = FP["open_boost"]
+P_OPEN_DECAY = FP["open_decay_s"]
+P_CLOSE_BOOST = FP["close_boost"]
+P_CLOSE_DECAY = FP["close_decay_s"]
+P_PREOPEN = FP["preopen_activity"]
+P_ACT_VOL = FP["activity_vol"]
+P_ACT_HL = FP["activity_halflife_s"]
+P_SNAP_S = FP["snapshot_interval_s"]
+P_SENT_HL = FP["sentiment_halflife_s"]
+P_DEPTH_W = FP["depth_window_ticks"]
+
+SECONDS_PER_YEAR_OF_TRADING = 23_400.0 * 252.0
+
+
+# ================================================================ accounts
+@njit(cache=True)
+def settle(trades, start, end, acct_i, acct_f):
+    """Book trades ``start:end`` into the accounts (average-cost P&L, cash in tick-contracts)."""
+    for n in range(start, end):
+        price = trades[n, K.T_PRICE]
+        qty = trades[n, K.T_QTY]
+        if trades[n, K.T_SIDE] == BUY:
+            buyer, seller = trades[n, K.T_TAKER_OWNER], trades[n, K.T_MAKER_OWNER]
+        else:
+            buyer, seller = trades[n, K.T_MAKER_OWNER], trades[n, K.T_TAKER_OWNER]
+        _fill(acct_i, acct_f, buyer, qty, price)
+        _fill(acct_i, acct_f, seller, -qty, price)
+
+
+@njit(cache=True, inline="always")
+def _fill(acct_i, acct_f, owner, signed_qty, price):
+    pos = acct_i[owner, A_POSITION]
+    avg = acct_f[owner, AF_AVG_PRICE]
+    new = pos + signed_qty
+    if pos == 0 or (pos > 0) == (signed_qty > 0):  # opening or adding: new average cost
+        acct_f[owner, AF_AVG_PRICE] = (avg * abs(pos) + price * abs(signed_qty)) / abs(new)
+    else:  # reducing, closing or flipping: realize on the closed part
+        closed = min(abs(signed_qty), abs(pos))
+        sign = 1.0 if pos > 0 else -1.0
+        acct_f[owner, AF_REALIZED_TICKS] += sign * closed * (price - avg)
+        if new == 0:
+            acct_f[owner, AF_AVG_PRICE] = 0.0
+        elif (new > 0) != (pos > 0):
+            acct_f[owner, AF_AVG_PRICE] = price
+    acct_i[owner, A_POSITION] = new
+    acct_i[owner, A_CASH_TICKS] -= signed_qty * price
+    acct_i[owner, A_VOLUME] += abs(signed_qty)
+    acct_i[owner, A_N_TRADES] += 1
+
+
+# ================================================================ watches
+@njit(cache=True)
+def check_watches(sc, fi, watches):
+    """Index of the first active watch the last trade price has reached (and deactivate it), or -1."""
+    last = sc[K.SC_LAST]
+    if last == 0:
+        return -1
+    if last < fi[FI_MIN_UP_WATCH]:
+        if last > fi[FI_MAX_DOWN_WATCH]:
+            return -1
+    hit = -1
+    for w in range(watches.shape[0]):
+        if watches[w, W_ACTIVE] == 1:
+            d = watches[w, W_DIR]
+            if (d > 0 and last >= watches[w, W_LEVEL]) or (d < 0 and last <= watches[w, W_LEVEL]):
+                hit = w
+                break
+    if hit >= 0:
+        watches[hit, W_ACTIVE] = 0
+        refresh_watch_bounds(fi, watches)
+    return hit
+
+
+@njit(cache=True)
+def refresh_watch_bounds(fi, watches):
+    """Recompute the lowest up-watch and highest down-watch levels."""
+    lo = NO_UP_WATCH
+    hi = NO_DOWN_WATCH
+    for w in range(watches.shape[0]):
+        if watches[w, W_ACTIVE] == 1:
+            if watches[w, W_DIR] > 0:
+                lo = min(lo, watches[w, W_LEVEL])
+            else:
+                hi = max(hi, watches[w, W_LEVEL])
+    fi[FI_MIN_UP_WATCH] = lo
+    fi[FI_MAX_DOWN_WATCH] = hi
+
+
+# ================================================================ market state helpers
+@njit(cache=True, inline="always")
+def _reference_ticks(sc, fi):
+    """Mid if both sides quote; else the last trade; else the scenario's reference (ticks, float)."""
+    bid = sc[K.SC_BEST_BID]
+    ask = sc[K.SC_BEST_ASK]
+    if bid != 0 and ask != 0:
+        return 0.5 * (bid + ask)
+    if sc[K.SC_LAST] != 0:
+        return float(sc[K.SC_LAST])
+    if bid != 0:
+        return bid + 0.5
+    if ask != 0:
+        return ask - 0.5
+    return float(fi[FI_REF_TICKS])
+
+
+@njit(cache=True)
+def _depth_within(levels, sc, si, window):
+    """Contracts resting on side ``si`` within ``window`` ticks of its best price."""
+    best = sc[K.SC_BEST_BID] if si == 0 else sc[K.SC_BEST_ASK]
+    if best == 0:
+        return 0
+    minp = sc[K.SC_MIN_PRICE]
+    total = 0
+    for k in range(window):
+        lvl = best - minp - k if si == 0 else best - minp + k
+        if lvl < 0 or lvl >= levels.shape[1]:
+            break
+        total += levels[si, lvl, K.L_QTY]
+    return total
+
+
+@njit(cache=True, inline="always")
+def _stress(ff, fp):
+    """(vol excess over calm, |imbalance|): the two inputs of the makers' withdrawal."""
+    rv_ann = math.sqrt(max(ff[FF_VAR], 0.0) * SECONDS_PER_YEAR_OF_TRADING / fp[P_SNAP_S])
+    excess = max(0.0, rv_ann / fp[P_MM_CALM] - 1.0)
+    imb = abs(ff[FF_IMB]) / ff[FF_ABS] if ff[FF_ABS] > 1e-12 else 0.0
+    return excess, min(imb, 1.0)
+
+
+@njit(cache=True, inline="always")
+def _activity(ff, fp, t_s):
+    """Noise-trader activity multiplier at ``t_s`` seconds from the open."""
+    if t_s < 0.0:
+        shape = fp[P_PREOPEN]
+    else:
+        shape = 1.0 + fp[P_OPEN_BOOST] * math.exp(-t_s / fp[P_OPEN_DECAY])
+        shape += fp[P_CLOSE_BOOST] * math.exp(-(ff[FF_CLOSE_S] - t_s) / fp[P_CLOSE_DECAY])
+    return shape * math.exp(ff[FF_LOG_ACT] - 0.5 * fp[P_ACT_VOL] ** 2)
+
+
+# ================================================================ snapshots
+@njit(cache=True)
+def _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, t_ns):
+    """Record L1 at ``t_ns`` and update realized vol, imbalance and activity (uses 2 uniforms)."""
+    n = fi[FI_N_SNAP]
+    bid = sc[K.SC_BEST_BID]
+    ask = sc[K.SC_BEST_ASK]
+    minp = sc[K.SC_MIN_PRICE]
+    snaps[n, S_T] = t_ns
+    snaps[n, S_BID] = bid
+    snaps[n, S_ASK] = ask
+    snaps[n, S_LAST] = sc[K.SC_LAST]
+    snaps[n, S_BID_QTY] = levels[0, bid - minp, K.L_QTY] if bid != 0 else 0
+    snaps[n, S_ASK_QTY] = levels[1, ask - minp, K.L_QTY] if ask != 0 else 0
+    w = int(fp[P_DEPTH_W])
+    snaps[n, S_DEPTH_BID] = _depth_within(levels, sc, 0, w)
+    snaps[n, S_DEPTH_ASK] = _depth_within(levels, sc, 1, w)
+    snaps[n, S_VOLUME] = fi[FI_CUM_VOLUME]
+    snaps[n, S_MSGS] = sc[K.SC_N_MESSAGES]
+    fi[FI_N_SNAP] = n + 1
+
+    dt = fp[P_SNAP_S]
+    mid = _reference_ticks(sc, fi)
+    if ff[FF_MID_PREV] > 0.0:
+        r = math.log(mid / ff[FF_MID_PREV])
+        lam = 0.5 ** (dt / fp[P_VOL_HL])
+        ff[FF_VAR] = lam * ff[FF_VAR] + (1.0 - lam) * r * r
+    ff[FF_MID_PREV] = mid
+    lam = 0.5 ** (dt / fp[P_IMB_HL])
+    ff[FF_IMB] = lam * ff[FF_IMB] + (1.0 - lam) * fi[FI_SIGNED_VOL_1S]
+    ff[FF_ABS] = lam * ff[FF_ABS] + (1.0 - lam) * fi[FI_ABS_VOL_1S]
+    fi[FI_SIGNED_VOL_1S] = 0
+    fi[FI_ABS_VOL_1S] = 0
+    ff[FF_SENTIMENT] *= 0.5 ** (dt / fp[P_SENT_HL])
+    # log-activity: exact OU step, normal from Box-Muller
+    phi = 0.5 ** (dt / fp[P_ACT_HL])
+    u1 = max(u[fi[FI_RNG_POS]], 1e-300)
+    u2 = u[fi[FI_RNG_POS] + 1]
+    fi[FI_RNG_POS] += 2
+    z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+    ff[FF_LOG_ACT] = phi * ff[FF_LOG_ACT] + fp[P_ACT_VOL] * math.sqrt(1.0 - phi * phi) * z
+
+
+# ================================================================ sending orders
+@njit(cache=True)
+def _send(orders, levels, htab, sc, trades, rejects, fi, t_ns, kind, side, price, qty, oid, owner):
+    """Send one message through the book (room was checked by the caller)."""
+    fi[FI_N_FLOW_MSGS] += 1
+    return K._apply(orders, levels, htab, sc, trades, rejects, t_ns, kind, side, price, 0, qty, oid, owner)
+
+
+@njit(cache=True)
+def _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, m, t_ns):
+    """Market maker ``m`` moves its ladder to the current target: keep, resize, cancel or add quotes."""
+    n_levels = int(fp[P_MM_LEVELS])
+    step = int(fp[P_MM_STEP])
+    owner = fi[FI_OWNER_MM0] + m
+    inv = acct_i[owner, A_POSITION]
+    excess, imb = _stress(ff, fp)
+    size_factor = 1.0 / (1.0 + fp[P_MM_W_VOL] * excess + fp[P_MM_W_IMB] * imb)
+    width = max(1, int(round(2.0 * (fp[P_MM_HALF] + fp[P_MM_WIDEN] * excess))))
+    ref = _reference_ticks(sc, fi) - fp[P_MM_SKEW] * inv
+    # a mid exactly on a tick (2-tick spread) is broken toward the last aggressor: the maker steps in
+    # on the side the market is moving to, so the spread closes at the new price, not the old one
+    n_tr = sc[K.SC_N_TRADES]
+    if n_tr > 0:
+        ref += 0.01 * trades[n_tr - 1, K.T_SIDE]
+    bid0 = int(math.floor(ref - 0.5 * width + 0.5))
+    ask0 = bid0 + width
+    # post only: never cross the opposite best
+    if sc[K.SC_BEST_ASK] != 0 and bid0 >= sc[K.SC_BEST_ASK]:
+        bid0 = sc[K.SC_BEST_ASK] - 1
+    if sc[K.SC_BEST_BID] != 0 and ask0 <= sc[K.SC_BEST_BID]:
+        ask0 = sc[K.SC_BEST_BID] + 1
+    minp = sc[K.SC_MIN_PRICE]
+    maxp = sc[K.SC_MAX_PRICE]
+    for si in range(2):
+        side = BUY if si == 0 else SELL
+        quoting = not ((si == 0 and inv >= fp[P_MM_MAXINV]) or (si == 1 and inv <= -fp[P_MM_MAXINV]))
+        for lv in range(n_levels):
+            target_price = bid0 - lv * step if si == 0 else ask0 + lv * step
+            target_qty = int(round(fp[P_MM_SIZE] * size_factor * fp[P_MM_DECAY] ** lv))
+            if not quoting or target_price < minp or target_price > maxp:
+                target_qty = 0
+            oid = mm[m, si, lv, Q_OID]
+            slot = K.hash_get(htab, oid) if oid >= 0 else -1
+            live_qty = orders[slot, K.O_QTY] if slot >= 0 else 0
+            if slot >= 0 and orders[slot, K.O_PRICE] == target_price and target_qty > 0:
+                if abs(live_qty - target_qty) * 4 > target_qty:
+                    _send(
+                        orders,
+                        levels,
+                        htab,
+                        sc,
+                        trades,
+                        rejects,
+                        fi,
+                        t_ns,
+                        MODIFY,
+                        0,
+                        0,
+                        target_qty,
+                        oid,
+                        owner,
+                    )
+                continue
+            if slot >= 0:
+                _send(orders, levels, htab, sc, trades, rejects, fi, t_ns, CANCEL, 0, 0, 0, oid, owner)
+            mm[m, si, lv, Q_OID] = -1
+            if target_qty > 0:
+                new_oid = fi[FI_NEXT_OID]
+                fi[FI_NEXT_OID] += 1
+                _send(
+                    orders,
+                    levels,
+                    htab,
+                    sc,
+                    trades,
+                    rejects,
+                    fi,
+                    t_ns,
+                    LIMIT,
+                    side,
+                    target_price,
+                    target_qty,
+                    new_oid,
+                    owner,
+                )
+                mm[m, si, lv, Q_OID] = new_oid
+                mm[m, si, lv, Q_PRICE] = target_price
+                mm[m, si, lv, Q_QTY] = target_qty
+
+
+@njit(cache=True)
+def _noise_limit(orders, levels, htab, sc, trades, rejects, fi, fp, noise, u, t_ns):
+    pos = fi[FI_RNG_POS]
+    side = BUY if u[pos] < 0.5 else SELL
+    k = 0
+    if fp[P_NL_DEPTH_P] < 1:
+        k = int(math.floor(math.log(max(u[pos + 1], 1e-300)) / math.log(1.0 - fp[P_NL_DEPTH_P])))
+    qty = 1
+    if fp[P_NL_SIZE_P] < 1:
+        qty += int(math.floor(math.log(max(u[pos + 2], 1e-300)) / math.log(1.0 - fp[P_NL_SIZE_P])))
+    qty = min(qty, int(fp[P_NM_MAX]))  # one cap for every noise order keeps the trade bound valid
+    improve = u[pos + 3] < fp[P_NL_IMPROVE]
+    fi[FI_RNG_POS] = pos + 4
+    bid = sc[K.SC_BEST_BID]
+    ask = sc[K.SC_BEST_ASK]
+    ref = _reference_ticks(sc, fi)
+    if side == BUY:
+        touch = bid if bid != 0 else int(math.floor(ref - 0.5))
+        price = touch - k
+        if improve and bid != 0 and ask != 0 and ask - bid > 1:
+            price = bid + 1
+    else:
+        touch = ask if ask != 0 else int(math.ceil(ref + 0.5))
+        price = touch + k
+        if improve and bid != 0 and ask != 0 and ask - bid > 1:
+            price = ask - 1
+    if price < sc[K.SC_MIN_PRICE] or price > sc[K.SC_MAX_PRICE]:
+        return
+    oid = fi[FI_NEXT_OID]
+    fi[FI_NEXT_OID] += 1
+    _send(
+        orders, levels, htab, sc, trades, rejects, fi, t_ns, LIMIT, side, price, qty, oid, fi[FI_OWNER_NOISE]
+    )
+    if K.hash_get(htab, oid) >= 0:  # it rests: remember it for later cancels
+        noise[fi[FI_N_NOISE]] = oid
+        fi[FI_N_NOISE] += 1
+
+
+@njit(cache=True)
+def _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, u, t_ns):
+    pos = fi[FI_RNG_POS]
+    side = BUY if u[pos] < 0.5 * (1.0 + ff[FF_SENTIMENT]) else SELL
+    size = fp[P_NM_MIN] * max(u[pos + 1], 1e-12) ** (-1.0 / fp[P_NM_ALPHA])
+    qty = int(min(math.floor(size), fp[P_NM_MAX]))
+    fi[FI_RNG_POS] = pos + 2
+    if qty < 1:
+        qty = 1
+    oid = fi[FI_NEXT_OID]
+    fi[FI_NEXT_OID] += 1
+    _send(orders, levels, htab, sc, trades, rejects, fi, t_ns, MARKET, side, 0, qty, oid, fi[FI_OWNER_NOISE])
+
+
+@njit(cache=True)
+def _noise_cancel(orders, levels, htab, sc, trades, rejects, fi, noise, u, t_ns):
+    """Cancel a uniformly chosen live noise order (stale, already-filled entries are dropped)."""
+    for _ in range(4):
+        n = fi[FI_N_NOISE]
+        if n == 0:
+            return
+        j = int(u[fi[FI_RNG_POS]] * n)
+        fi[FI_RNG_POS] += 1
+        if j >= n:
+            j = n - 1
+        oid = noise[j]
+        noise[j] = noise[n - 1]
+        fi[FI_N_NOISE] = n - 1
+        if K.hash_get(htab, oid) >= 0:
+            _send(
+                orders, levels, htab, sc, trades, rejects, fi, t_ns, CANCEL, 0, 0, 0, oid, fi[FI_OWNER_NOISE]
+            )
+            return
+
+
+@njit(cache=True, inline="always")
+def _total_rates(ff, fp, fi, t_s):
+    act = _activity(ff, fp, t_s)
+    r_mm = fp[P_N_MM] * fp[P_MM_RATE]
+    r_lim = fp[P_NL_RATE] * act
+    r_mkt = fp[P_NM_RATE] * act
+    r_can = fp[P_NC_HAZARD] * fi[FI_N_NOISE]
+    return r_mm, r_lim, r_mkt, r_can
+
+
+@njit(cache=True)
+def _draw_next_event(fi, ff, fp, u):
+    """Draw the time and kind of the next background event (uses 3 uniforms)."""
+    now = fi[FI_NOW]
+    t_s = now * ff[FF_SECONDS_PER_NS] - ff[FF_OPEN_S]
+    r_mm, r_lim, r_mkt, r_can = _total_rates(ff, fp, fi, t_s)
+    total = r_mm + r_lim + r_mkt + r_can
+    pos = fi[FI_RNG_POS]
+    fi[FI_RNG_POS] = pos + 3
+    if total <= 0.0:
+        fi[FI_NEXT_T] = np.iinfo(np.int64).max
+        fi[FI_NEXT_KIND] = -1
+        return
+    dt_s = -math.log(max(u[pos], 1e-300)) / total
+    fi[FI_NEXT_T] = now + max(1, int(dt_s / ff[FF_SECONDS_PER_NS]))
+    x = u[pos + 1] * total
+    if x < r_mm:
+        fi[FI_NEXT_KIND] = EV_REQUOTE
+        fi[FI_NEXT_WHO] = min(int(u[pos + 2] * fp[P_N_MM]), int(fp[P_N_MM]) - 1)
+    elif x < r_mm + r_lim:
+        fi[FI_NEXT_KIND] = EV_NOISE_LIMIT
+    elif x < r_mm + r_lim + r_mkt:
+        fi[FI_NEXT_KIND] = EV_NOISE_MARKET
+    else:
+        fi[FI_NEXT_KIND] = EV_NOISE_CANCEL
+
+
+@njit(cache=True)
+def _settle_new(trades, sc, fi, acct_i, acct_f):
+    start = fi[FI_SETTLED]
+    end = sc[K.SC_N_TRADES]
+    if end > start:
+        settle(trades, start, end, acct_i, acct_f)
+        for n in range(start, end):
+            q = trades[n, K.T_QTY]
+            fi[FI_CUM_VOLUME] += q
+            fi[FI_ABS_VOL_1S] += q
+            fi[FI_SIGNED_VOL_1S] += q * trades[n, K.T_SIDE]
+        fi[FI_SETTLED] = end
+
+
+@njit(cache=True)
+def _schedule_refill(sc, fi, ff, fp, u, t_ns):
+    """If the spread opened wider than the makers' width, a maker requotes after its latency.
+
+    The pending Poisson event is dropped and redrawn later, which leaves the process unchanged
+    (exponential waiting times are memoryless).
+    """
+    bid = sc[K.SC_BEST_BID]
+    ask = sc[K.SC_BEST_ASK]
+    excess, _ = _stress(ff, fp)
+    width = max(1, int(round(2.0 * (fp[P_MM_HALF] + fp[P_MM_WIDEN] * excess))))
+    if bid != 0 and ask != 0 and ask - bid <= width:
+        return
+    pos = fi[FI_RNG_POS]
+    fi[FI_RNG_POS] = pos + 1
+    fi[FI_NEXT_T] = t_ns + max(1, int(fp[P_MM_LATENCY] / ff[FF_SECONDS_PER_NS]))
+    fi[FI_NEXT_KIND] = EV_REQUOTE
+    fi[FI_NEXT_WHO] = min(int(u[pos] * fp[P_N_MM]), int(fp[P_N_MM]) - 1)
+
+
+# ================================================================ the loop
+@njit(cache=True)
+def event_bounds(fp):
+    """(most messages, most contracts per message) one background event can send."""
+    max_msgs = 4 * int(fp[P_MM_LEVELS]) + 2
+    max_qty = int(max(fp[P_NM_MAX], fp[P_MM_SIZE] * max(1.0, fp[P_MM_DECAY]) ** fp[P_MM_LEVELS])) + 1
+    return max_msgs, max_qty
+
+
+@njit(cache=True)
+def _run(
+    orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, noise, u, watches, snaps, acct_i, acct_f, t_end
+):
+    max_msgs, max_qty = event_bounds(fp)
+    snap_ns = int(round(fp[P_SNAP_S] / ff[FF_SECONDS_PER_NS]))
+    while True:
+        if fi[FI_NEXT_T] < 0:
+            if fi[FI_RNG_POS] + MAX_UNIFORMS_PER_STEP > u.shape[0]:
+                return NEED_RANDOMS
+            _draw_next_event(fi, ff, fp, u)
+        t_ev = fi[FI_NEXT_T]
+        horizon = min(t_ev, t_end)
+        while fi[FI_NEXT_SNAP] <= horizon:
+            if fi[FI_N_SNAP] >= snaps.shape[0]:
+                return NEED_SNAPSHOTS
+            if fi[FI_RNG_POS] + MAX_UNIFORMS_PER_STEP > u.shape[0]:
+                return NEED_RANDOMS
+            _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, fi[FI_NEXT_SNAP])
+            fi[FI_NEXT_SNAP] += snap_ns
+        if t_ev > t_end:
+            fi[FI_NOW] = t_end
+            return DONE
+        if not K.has_room(orders, htab, sc, trades, rejects, max_msgs, max_qty):
+            return NEED_CAPACITY
+        if fi[FI_RNG_POS] + MAX_UNIFORMS_PER_STEP > u.shape[0]:
+            return NEED_RANDOMS
+        if fi[FI_N_NOISE] >= noise.shape[0]:
+            return NEED_NOISE_SLOTS
+        fi[FI_NOW] = t_ev
+        kind = fi[FI_NEXT_KIND]
+        if kind == EV_REQUOTE:
+            _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, fi[FI_NEXT_WHO], t_ev)
+        elif kind == EV_NOISE_LIMIT:
+            _noise_limit(orders, levels, htab, sc, trades, rejects, fi, fp, noise, u, t_ev)
+        elif kind == EV_NOISE_MARKET:
+            _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, u, t_ev)
+        elif kind == EV_NOISE_CANCEL:
+            _noise_cancel(orders, levels, htab, sc, trades, rejects, fi, noise, u, t_ev)
+        fi[FI_NEXT_T] = -1
+        if kind != EV_REQUOTE and fp[P_N_MM] > 0:
+            _schedule_refill(sc, fi, ff, fp, u, t_ev)
+        _settle_new(trades, sc, fi, acct_i, acct_f)
+        hit = check_watches(sc, fi, watches)
+        if hit >= 0:
+            fi[FI_HIT] = hit
+            return WATCH_HIT
+
+
+@njit(cache=True)
+def run_flow(
+    orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, noise, u, watches, snaps, acct_i, acct_f, t_end
+):
+    """Advance the background market to ``t_end`` ns; return ``DONE``, ``WATCH_HIT`` or ``NEED_*``."""
+    return _run(
+        borrow(orders),
+        borrow(levels),
+        borrow(htab),
+        borrow(sc),
+        borrow(trades),
+        borrow(rejects),
+        borrow(fi),
+        borrow(ff),
+        borrow(fp),
+        borrow(mm),
+        borrow(noise),
+        borrow(u),
+        borrow(watches),
+        borrow(snaps),
+        borrow(acct_i),
+        borrow(acct_f),
+        t_end,
+    )
+
+
+@njit(cache=True)
+def after_order(trades, sc, fi, acct_i, acct_f, watches):
+    """Settle the trades of an agent's order and check the watches; return a hit index or -1."""
+    _settle_new(trades, sc, fi, acct_i, acct_f)
+    return check_watches(sc, fi, watches)

@@ -1,0 +1,381 @@
+"""The venue around one order book: accounts, background flow, price watches, snapshots.
+
+Clock: the exchange runs from ``session_start_s`` to ``session_end_s``, both in seconds from the
+09:30 ET open (a negative start is a pre-market session). The book stamps messages in int64
+nanoseconds since ``session_start_s``. Prices are ticks inside (``tick_size_points`` index points
+each), quantities contracts; accounts keep cash exactly, in tick-contracts (x ``tick_value_usd``).
+
+``advance_to(t_s)`` lets the background market (compiled, :mod:`market.flow`) run until ``t_s``,
+or until the last trade price reaches a registered price watch, whichever comes first.
+Agents trade with :meth:`Exchange.submit`; their fills settle into their accounts at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from market import _flow_kernels as F
+from market import _lob_kernels as K
+from market.flow import FlowParams, pack
+from market.lob import OrderBook, trades_to_records
+from market.types import CANCEL, IOC, LIMIT, MARKET, MODIFY, STOP, STOP_LIMIT
+
+NS_PER_S = 1_000_000_000
+UNIFORM_BLOCK = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class MarketParams:
+    """The instrument and the session (E-mini S&P 500 proxy)."""
+
+    tick_size_points: float = field(default=0.25, metadata={"gt": 0, "doc": "index points per tick"})
+    point_value_usd: float = field(
+        default=50.0, metadata={"gt": 0, "doc": "dollars per index point per contract"}
+    )
+    band_pct: float = field(
+        default=25.0, metadata={"gt": 0, "lt": 100, "doc": "price band: +/- this % of the reference price"}
+    )
+    session_start_s: float = field(
+        default=0.0,
+        metadata={"doc": "first second of the simulated session, from 09:30 ET (negative = pre-market)"},
+    )
+    session_end_s: float = field(
+        default=23_400.0, metadata={"gt": 0, "doc": "last second (16:00 ET = 23400)"}
+    )
+
+
+@dataclass(frozen=True)
+class WatchHit:
+    """A price watch that fired: its id, owner, level (ticks), direction and the time (s from the open)."""
+
+    watch_id: int
+    owner: int
+    level_ticks: int
+    direction: int
+    t_s: float
+
+
+@dataclass
+class OrderResult:
+    """What :meth:`Exchange.submit` returns: the order id, reject code (0 = accepted) and fills."""
+
+    oid: int
+    reason: int
+    filled_qty: int
+    avg_price_ticks: float
+
+    @property
+    def accepted(self) -> bool:
+        """True if the book accepted the message."""
+        return self.reason == 0
+
+
+class Exchange:
+    """One futures contract's venue: the order book, accounts per owner and the background market.
+
+    Args:
+        reference_price_points: price the background market starts around (index points).
+        flow: background-flow parameters.
+        seed: a ``numpy.random.SeedSequence`` (or an int) for the background flow's random numbers.
+        market: instrument and session parameters.
+    """
+
+    def __init__(
+        self,
+        reference_price_points: float,
+        flow: FlowParams | None = None,
+        seed: np.random.SeedSequence | int = 0,
+        market: MarketParams | None = None,
+    ):
+        self.market = market or MarketParams()
+        self.flow = flow or FlowParams()
+        m = self.market
+        self.tick = m.tick_size_points
+        self.tick_value_usd = m.tick_size_points * m.point_value_usd
+        ref_ticks = int(round(reference_price_points / self.tick))
+        band = max(int(ref_ticks * m.band_pct / 100.0), 10)
+        self.book = OrderBook(ref_ticks - band, ref_ticks + band, capacity=4096)
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self._rng = np.random.default_rng(ss)
+        self._uniforms = self._rng.random(UNIFORM_BLOCK)
+
+        self._fp = pack(self.flow)
+        n_mm = self.flow.n_market_makers
+        self._owner_names: list[str] = []
+        self._owner_groups: list[str] = []
+        self._acct_i = np.zeros((0, F.N_ACCT_I), dtype=np.int64)
+        self._acct_f = np.zeros((0, F.N_ACCT_F), dtype=np.float64)
+        mm0 = self.register_owner("market_maker_0", "background") if n_mm else 0
+        for i in range(1, n_mm):
+            self.register_owner(f"market_maker_{i}", "background")
+        noise = self.register_owner("noise_traders", "background")
+
+        self._fi = np.zeros(F.N_FI, dtype=np.int64)
+        self._fi[F.FI_NEXT_T] = -1
+        self._fi[F.FI_NEXT_OID] = 1
+        self._fi[F.FI_HIT] = -1
+        self._fi[F.FI_OWNER_MM0] = mm0
+        self._fi[F.FI_OWNER_NOISE] = noise
+        self._fi[F.FI_REF_TICKS] = ref_ticks
+        self._fi[F.FI_MIN_UP_WATCH] = F.NO_UP_WATCH
+        self._fi[F.FI_MAX_DOWN_WATCH] = F.NO_DOWN_WATCH
+        self._ff = np.zeros(F.N_FF, dtype=np.float64)
+        self._ff[F.FF_SECONDS_PER_NS] = 1.0 / NS_PER_S
+        self._ff[F.FF_OPEN_S] = -m.session_start_s  # exchange-clock second of 09:30
+        self._ff[F.FF_CLOSE_S] = 23_400.0
+        self._ff[F.FF_ABS] = 0.0
+        self._mm = np.full((max(n_mm, 1), 2, self.flow.mm_levels, 3), -1, dtype=np.int64)
+        self._noise = np.zeros(4096, dtype=np.int64)
+        self._watches = np.zeros((0, 3), dtype=np.int64)
+        self._watch_owner: list[int] = []
+        self._pending_hits: list[int] = []
+        n_snap = int((m.session_end_s - m.session_start_s) / self.flow.snapshot_interval_s) + 8
+        self._snaps = np.zeros((n_snap, F.N_SNAP_FIELDS), dtype=np.int64)
+
+    # ------------------------------------------------------------------ owners and accounts
+    def register_owner(self, name: str, group: str) -> int:
+        """Open an account; return its owner id (used on every order). ``group`` labels flows."""
+        self._owner_names.append(name)
+        self._owner_groups.append(group)
+        self._acct_i = np.vstack([self._acct_i, np.zeros((1, F.N_ACCT_I), dtype=np.int64)])
+        self._acct_f = np.vstack([self._acct_f, np.zeros((1, F.N_ACCT_F), dtype=np.float64)])
+        return len(self._owner_names) - 1
+
+    @property
+    def n_owners(self) -> int:
+        """Number of accounts."""
+        return len(self._owner_names)
+
+    @property
+    def owner_groups(self) -> list[str]:
+        """Group label of every owner id."""
+        return list(self._owner_groups)
+
+    def position(self, owner: int) -> int:
+        """Futures position of ``owner`` (contracts, + long)."""
+        return int(self._acct_i[owner, F.A_POSITION])
+
+    @property
+    def positions(self) -> np.ndarray:
+        """Positions of all owners (contracts), indexed by owner id (a copy)."""
+        return self._acct_i[:, F.A_POSITION].copy()
+
+    @property
+    def cash_ticks(self) -> np.ndarray:
+        """Cash of all owners in tick-contracts (x ``tick_value_usd`` = dollars; a copy)."""
+        return self._acct_i[:, F.A_CASH_TICKS].copy()
+
+    def account(self, owner: int) -> dict[str, float]:
+        """Position (contracts), cash, average price, realized and mark-to-market P&L (dollars)."""
+        pos = int(self._acct_i[owner, F.A_POSITION])
+        cash_usd = float(self._acct_i[owner, F.A_CASH_TICKS]) * self.tick_value_usd
+        mark = self.mark_ticks()
+        return {
+            "position": pos,
+            "cash_usd": cash_usd,
+            "avg_price_points": float(self._acct_f[owner, F.AF_AVG_PRICE]) * self.tick,
+            "realized_pnl_usd": float(self._acct_f[owner, F.AF_REALIZED_TICKS]) * self.tick_value_usd,
+            "mtm_pnl_usd": cash_usd + pos * mark * self.tick_value_usd,
+            "volume": int(self._acct_i[owner, F.A_VOLUME]),
+        }
+
+    # ------------------------------------------------------------------ clock
+    @property
+    def now_ns(self) -> int:
+        """Exchange clock: ns since ``session_start_s``."""
+        return int(self._fi[F.FI_NOW])
+
+    @property
+    def now_s(self) -> float:
+        """Exchange clock in seconds from the 09:30 open."""
+        return self._fi[F.FI_NOW] / NS_PER_S + self.market.session_start_s
+
+    def to_ns(self, t_s: float) -> int:
+        """Seconds from the open -> exchange nanoseconds."""
+        return int(round((t_s - self.market.session_start_s) * NS_PER_S))
+
+    def advance_to(self, t_s: float) -> WatchHit | None:
+        """Run the background market until ``t_s`` (seconds from the open) or the first watch crossing."""
+        if self._pending_hits:
+            return self._hit(self._pending_hits.pop(0))
+        t_end = self.to_ns(t_s)
+        if t_end < self.now_ns:
+            raise ValueError(f"advance_to({t_s}): the exchange clock is already at {self.now_s:.6f} s")
+        while True:
+            b = self.book
+            status = F.run_flow(
+                b._orders, b._levels, b._htab, b._sc, b._trades, b._rejects, self._fi, self._ff, self._fp,
+                self._mm, self._noise, self._uniforms, self._watches, self._snaps, self._acct_i,
+                self._acct_f, t_end,
+            )  # fmt: skip
+            if status == F.DONE:
+                return None
+            if status == F.WATCH_HIT:
+                return self._hit(int(self._fi[F.FI_HIT]))
+            self._grow(status)
+
+    def _grow(self, status: int) -> None:
+        if status == F.NEED_RANDOMS:
+            pos = int(self._fi[F.FI_RNG_POS])
+            self._uniforms = np.concatenate([self._uniforms[pos:], self._rng.random(UNIFORM_BLOCK)])
+            self._fi[F.FI_RNG_POS] = 0
+        elif status == F.NEED_CAPACITY:
+            b = self.book
+            n_msgs, max_qty = F.event_bounds(self._fp)
+            b._orders, b._htab, b._trades, b._rejects = K.grow_room(
+                b._orders, b._htab, b._sc, b._trades, b._rejects, n_msgs, max_qty
+            )
+        elif status == F.NEED_SNAPSHOTS:
+            self._snaps = np.vstack([self._snaps, np.zeros_like(self._snaps)])
+        elif status == F.NEED_NOISE_SLOTS:
+            self._noise = np.concatenate([self._noise, np.zeros_like(self._noise)])
+        else:  # pragma: no cover - a new status without a handler is a programming error
+            raise RuntimeError(f"run_flow returned unknown status {status}")
+
+    # ------------------------------------------------------------------ agents' orders
+    def new_oid(self) -> int:
+        """A fresh order id (shared counter with the background flow)."""
+        oid = int(self._fi[F.FI_NEXT_OID])
+        self._fi[F.FI_NEXT_OID] = oid + 1
+        return oid
+
+    def submit(
+        self, owner: int, kind: int, side: int, qty: int, price_ticks: int = 0, trigger_ticks: int = 0,
+        oid: int | None = None,
+    ) -> OrderResult:  # fmt: skip
+        """Send an order now (at the exchange clock); fills settle into the accounts at once.
+
+        ``kind`` is a ``market.types`` kind (LIMIT, MARKET, IOC, STOP, STOP_LIMIT, CANCEL, MODIFY);
+        for CANCEL and MODIFY pass the order's ``oid`` (MODIFY: ``qty`` = new remaining quantity).
+        """
+        if kind not in (LIMIT, MARKET, IOC, STOP, STOP_LIMIT, CANCEL, MODIFY):
+            raise ValueError(f"kind = {kind}: not an order kind of market.types")
+        if oid is None:
+            if kind in (CANCEL, MODIFY):
+                raise ValueError("CANCEL and MODIFY need the oid of the order they act on")
+            oid = self.new_oid()
+        n0 = self.book.n_trades
+        reason = self.book.submit(self.now_ns, kind, side, price_ticks, trigger_ticks, qty, oid, owner)
+        hit = F.after_order(
+            self.book._trades, self.book._sc, self._fi, self._acct_i, self._acct_f, self._watches
+        )
+        if hit >= 0:
+            self._pending_hits.append(int(hit))
+        rows = self.book.trade_rows(n0)
+        mine = rows[(rows[:, K.T_TAKER_OID] == oid)] if len(rows) else rows
+        filled = int(mine[:, K.T_QTY].sum()) if len(mine) else 0
+        avg = float((mine[:, K.T_PRICE] * mine[:, K.T_QTY]).sum() / filled) if filled else float("nan")
+        return OrderResult(oid=oid, reason=int(reason), filled_qty=filled, avg_price_ticks=avg)
+
+    # ------------------------------------------------------------------ watches
+    def add_watch(self, owner: int, level_ticks: int, direction: int) -> int:
+        """Watch the last trade price: fire once when it is >= level (direction +1) or <= level (-1)."""
+        if direction not in (1, -1):
+            raise ValueError(f"direction = {direction}: must be +1 (up) or -1 (down)")
+        self._watches = np.vstack(
+            [self._watches, np.array([[int(level_ticks), direction, 1]], dtype=np.int64)]
+        )
+        self._watch_owner.append(owner)
+        F.refresh_watch_bounds(self._fi, self._watches)
+        return len(self._watch_owner) - 1
+
+    def remove_watch(self, watch_id: int) -> None:
+        """Deactivate a watch (no effect if it already fired)."""
+        self._watches[watch_id, F.W_ACTIVE] = 0
+        F.refresh_watch_bounds(self._fi, self._watches)
+
+    def _hit(self, w: int) -> WatchHit:
+        return WatchHit(
+            watch_id=w,
+            owner=self._watch_owner[w],
+            level_ticks=int(self._watches[w, F.W_LEVEL]),
+            direction=int(self._watches[w, F.W_DIR]),
+            t_s=self.now_s,
+        )
+
+    # ------------------------------------------------------------------ market data
+    def mark_ticks(self) -> float:
+        """Mid if both sides quote, else the last trade, else the reference (ticks)."""
+        bid, ask, last = self.book.best_bid, self.book.best_ask, self.book.last_price
+        if bid is not None and ask is not None:
+            return 0.5 * (bid + ask)
+        if last is not None:
+            return float(last)
+        return float(self._fi[F.FI_REF_TICKS])
+
+    def mid_points(self) -> float:
+        """Current mark (see :meth:`mark_ticks`) in index points."""
+        return self.mark_ticks() * self.tick
+
+    def shift_sentiment(self, delta: float) -> float:
+        """Shift noise traders' sentiment by ``delta`` (clipped to [-1, 1]); return the new value.
+
+        Sentiment biases only the side of noise market orders, P(buy) = (1 + sentiment) / 2, and
+        decays with ``flow.sentiment_halflife_s``: news changes beliefs, never a price.
+        """
+        value = float(np.clip(self._ff[F.FF_SENTIMENT] + delta, -1.0, 1.0))
+        self._ff[F.FF_SENTIMENT] = value
+        return value
+
+    @property
+    def sentiment(self) -> float:
+        """Current noise-trader sentiment in [-1, 1]."""
+        return float(self._ff[F.FF_SENTIMENT])
+
+    def realized_vol_ann(self) -> float:
+        """The background market's short-term realized volatility estimate (annualized)."""
+        var = max(float(self._ff[F.FF_VAR]), 0.0)
+        return float(np.sqrt(var * F.SECONDS_PER_YEAR_OF_TRADING / self.flow.snapshot_interval_s))
+
+    @property
+    def cum_volume(self) -> int:
+        """Contracts traded so far (all owners)."""
+        return int(self._fi[F.FI_CUM_VOLUME])
+
+    @property
+    def n_messages(self) -> int:
+        """Messages processed by the book so far (background and agents)."""
+        return self.book.n_messages
+
+    def snapshots(self) -> pd.DataFrame:
+        """The L1 snapshots so far, one row per ``snapshot_interval_s`` (prices in index points)."""
+        s = self._snaps[: int(self._fi[F.FI_N_SNAP])]
+        tick = self.tick
+
+        def px(col: np.ndarray) -> np.ndarray:
+            return np.where(col == 0, np.nan, col * tick)
+
+        return pd.DataFrame(
+            {
+                "t": s[:, F.S_T] / NS_PER_S + self.market.session_start_s,
+                "bid": px(s[:, F.S_BID]),
+                "ask": px(s[:, F.S_ASK]),
+                "last": px(s[:, F.S_LAST]),
+                "bid_qty": s[:, F.S_BID_QTY],
+                "ask_qty": s[:, F.S_ASK_QTY],
+                "depth_bid": s[:, F.S_DEPTH_BID],
+                "depth_ask": s[:, F.S_DEPTH_ASK],
+                "cum_volume": s[:, F.S_VOLUME],
+                "cum_messages": s[:, F.S_MSGS],
+            }
+        )
+
+    def trades(self) -> pd.DataFrame:
+        """The trade tape: time (s from the open), price (points), qty, aggressor side, owners, groups."""
+        rec = trades_to_records(self.book.trade_rows())
+        groups = np.array(self._owner_groups, dtype=object)
+        return pd.DataFrame(
+            {
+                "time_s": rec["time"] / NS_PER_S + self.market.session_start_s,
+                "price": rec["price"] * self.tick,
+                "qty": rec["qty"],
+                "side": rec["side"],
+                "taker_owner": rec["taker_owner"],
+                "maker_owner": rec["maker_owner"],
+                "taker_class": groups[rec["taker_owner"]] if len(rec) else np.array([], dtype=object),
+                "maker_class": groups[rec["maker_owner"]] if len(rec) else np.array([], dtype=object),
+            }
+        )

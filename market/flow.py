@@ -1,0 +1,91 @@
+"""Background order flow: market makers and noise traders, generated and matched inside numba.
+
+:class:`FlowParams` holds every rate, size and response coefficient. Defaults are set so that a
+calm day looks like a quiet E-mini S&P 500 day at 1-minute resolution (see the numbers in each
+field's ``doc``): spread one tick (0.25 points) almost all the time, a few hundred contracts at the
+touch, roughly 1-1.5 million order-book messages a day, a daily range of a fraction of a percent.
+Nothing here references a price path: market makers quote around the current book, noise traders
+place orders relative to the current touch, so prices move only through the orders that execute.
+
+Market makers withdraw in stress: the size they show falls and their quotes widen as short-term
+realized volatility rises above ``mm_calm_vol_ann`` and as market-order flow turns one-sided
+(``mm_withdraw_vol``, ``mm_withdraw_imbalance``, ``mm_widen_ticks``); they return as it calms.
+Noise-trader activity follows an intraday U shape times a slow log-normal activity factor
+(Ornstein-Uhlenbeck), which gives volatility clustering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+
+def _f(default: float, doc: str, **bounds: float) -> float:
+    return field(default=default, metadata={"doc": doc, **bounds})
+
+
+@dataclass(frozen=True, slots=True)
+class FlowParams:
+    """Parameters of the background market (units in each name and doc)."""
+
+    # ---- market makers
+    n_market_makers: int = _f(6, "number of market makers (each an account)", ge=0, le=64)
+    mm_requote_rate_per_s: float = _f(1.5, "requotes per second per market maker (Poisson)", gt=0)
+    mm_levels: int = _f(5, "price levels quoted per side per market maker", ge=1, le=16)
+    mm_level_step_ticks: int = _f(1, "ticks between a market maker's successive levels", ge=1)
+    mm_size_qty: float = _f(4.0, "contracts per level at the touch, in calm conditions", gt=0)
+    mm_size_decay: float = _f(1.25, "size multiplier per level away from the touch", gt=0)
+    mm_half_spread_ticks: float = _f(0.5, "distance of the first quote from the mid (ticks)", ge=0.5)
+    mm_skew_ticks_per_qty: float = _f(
+        0.0, "quote shift per contract of inventory (ticks); > 0 makes 1-min returns trend", ge=0
+    )
+    mm_max_inventory_qty: float = _f(2500.0, "no quotes that would grow |inventory| beyond this", gt=0)
+    mm_calm_vol_ann: float = _f(0.12, "realized vol at which makers show full size (annualized)", gt=0)
+    mm_withdraw_vol: float = _f(1.5, "size divisor slope per unit of vol above calm", ge=0)
+    mm_withdraw_imbalance: float = _f(2.0, "size divisor slope per unit of |flow imbalance|", ge=0)
+    mm_widen_ticks: float = _f(1.0, "extra half-spread (ticks) per unit of vol above calm", ge=0)
+    mm_refill_latency_s: float = _f(
+        0.02, "delay before a maker requotes a spread wider than its own (s)", gt=0
+    )
+    vol_halflife_s: float = _f(60.0, "half-life of the realized-vol estimate (seconds)", gt=0)
+    imbalance_halflife_s: float = _f(30.0, "half-life of the market-order imbalance (seconds)", gt=0)
+
+    # ---- noise traders
+    noise_limit_rate_per_s: float = _f(6.0, "noise limit orders per second (at activity 1)", ge=0)
+    noise_market_rate_per_s: float = _f(8.0, "noise market orders per second (at activity 1)", ge=0)
+    noise_cancel_hazard_per_s: float = _f(0.05, "cancel rate per resting noise order (1/s)", ge=0)
+    noise_limit_depth_p: float = _f(0.30, "geometric p of the distance behind the touch", gt=0, le=1)
+    noise_improve_prob: float = _f(0.15, "chance a limit improves a spread wider than 1 tick", ge=0, le=1)
+    noise_limit_size_p: float = _f(0.5, "geometric p of limit size (mean 1/p contracts)", gt=0, le=1)
+    noise_market_min_qty: float = _f(1.0, "Pareto minimum of market-order size (contracts)", gt=0)
+    noise_market_alpha: float = _f(1.5, "Pareto tail exponent of market-order size", gt=1)
+    noise_market_max_qty: float = _f(250.0, "cap on one market order (contracts)", gt=0)
+
+    # ---- intraday activity
+    open_boost: float = _f(1.5, "extra activity at 09:30, decaying with open_decay_s", ge=0)
+    open_decay_s: float = _f(1800.0, "decay time of the opening boost (seconds)", gt=0)
+    close_boost: float = _f(1.0, "extra activity at 16:00, rising with close_decay_s", ge=0)
+    close_decay_s: float = _f(1800.0, "rise time of the closing boost (seconds)", gt=0)
+    preopen_activity: float = _f(0.35, "activity before 09:30 (pre-market session)", ge=0)
+    activity_vol: float = _f(0.45, "stationary std of log activity (OU)", ge=0)
+    activity_halflife_s: float = _f(900.0, "half-life of log activity (seconds)", gt=0)
+
+    # ---- beliefs (set by news through Exchange.shift_sentiment, never a price)
+    sentiment_halflife_s: float = _f(
+        1800.0, "half-life of noise-trader sentiment: P(market buy) = (1 + sentiment) / 2 (s)", gt=0
+    )
+
+    # ---- bookkeeping
+    snapshot_interval_s: float = _f(1.0, "L1 snapshot and vol/imbalance update interval (s)", gt=0)
+    depth_window_ticks: int = _f(10, "depth_bid/depth_ask count contracts within this many ticks", ge=1)
+
+
+# order of the packed float array read by the compiled flow (one index per field)
+FLOW_FIELDS = tuple(f.name for f in fields(FlowParams))
+FP = {name: i for i, name in enumerate(FLOW_FIELDS)}
+
+
+def pack(params: FlowParams) -> np.ndarray:
+    """Flatten ``params`` into the float64 array the compiled flow reads (``FP[name]`` indexes it)."""
+    return np.array([float(getattr(params, name)) for name in FLOW_FIELDS], dtype=np.float64)
