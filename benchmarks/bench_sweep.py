@@ -1,0 +1,172 @@
+"""Sweep engine speed: scaling with local workers, per-run cost vs a direct call, per-run overhead.
+
+Figures and targets:
+
+* throughput of N runs on 2 local workers vs 1 (wall-time ratio; target >= 1.8x on 2 cores);
+* per-run cost inside a 1-worker sweep vs a direct call of the runner (target within 20%);
+* the sweep's own overhead per run, with an instant fake runner (target < 50 ms), on 1 and 2 workers.
+
+The runner is ``--runner MODULE:FUNC`` (default ``experiments.runner:run_summary`` on ``--scenario``).
+If it cannot be imported, a fake CPU-bound runner that burns ``--fake-cpu-s`` (0.5 s) of pure-Python
+CPU per run is used instead, and the output says so. Timings include worker start-up (spawn, imports,
+numba cache load), which is what a user waits for; they are wall-clock on a shared machine, so the
+load average is printed with them.
+
+Run: ``NUMBA_CACHE_DIR=.numba_cache python benchmarks/bench_sweep.py [--runs N] [--overhead-runs M]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the fake runners; spawn workers inherit sys.path
+
+from experiments.designs import seeds_for  # noqa: E402
+from experiments.sweep import DEFAULT_RUNNER, _resolve_runner, run_sweep  # noqa: E402
+
+FAKE_CPU_RUNNER = "sweep_fakes:cpu_bound_run"
+INSTANT_RUNNER = "sweep_fakes:instant_run"
+
+
+def timed_sweep(scenario: str, runner: str, n_runs: int, workers: int, root_seed: int) -> float:
+    """Wall time in seconds of a fresh sweep of ``n_runs`` seeds of one point."""
+    with tempfile.TemporaryDirectory(prefix="bench_sweep_") as tmp:
+        t0 = time.perf_counter()
+        df = run_sweep(
+            scenario,
+            [{}],
+            seeds_for(root_seed, n_runs),
+            Path(tmp) / "out",
+            workers=workers,
+            runner=runner,
+            progress=False,
+        )
+        wall = time.perf_counter() - t0
+    n_bad = int((df["status"] != "ok").sum())
+    if n_bad:
+        first = str(df.loc[df["status"] != "ok", "error"].iloc[0]).strip().splitlines()[-1]
+        raise SystemExit(f"{n_bad} runs failed under {runner}: {first}")
+    return wall
+
+
+def _burn(cpu_s: float) -> float:
+    """Burn ``cpu_s`` seconds of CPU time; return the wall time it took."""
+    t0, start, acc = time.perf_counter(), time.process_time(), 1
+    while time.process_time() - start < cpu_s:
+        for _ in range(20_000):
+            acc = (acc * 1103515245 + 12345) % 2147483648
+    return time.perf_counter() - t0
+
+
+def parallel_ceiling(cpu_s: float = 1.0) -> float:
+    """How much faster two processes get through fixed CPU work than one, right now (ideal 2.0).
+
+    Workers are started and warmed before timing, so this is the machine's share of cores available
+    to us (other jobs on a shared machine lower it), not the sweep engine's doing.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_burn, [0.05, 0.05]))
+        t0 = time.perf_counter()
+        list(pool.map(_burn, [cpu_s]))
+        one = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        list(pool.map(_burn, [cpu_s, cpu_s]))
+        two = time.perf_counter() - t0
+    return 2 * one / two
+
+
+def pick_runner(requested: str | None) -> tuple[str, str]:
+    """The runner to benchmark and a note on where it came from."""
+    name = requested or DEFAULT_RUNNER
+    try:
+        _resolve_runner(name)
+        return name, "real runner" if name == DEFAULT_RUNNER else "runner given with --runner"
+    except Exception as exc:  # noqa: BLE001 - any import problem: fall back
+        if requested:
+            raise SystemExit(f"cannot load --runner {requested}: {type(exc).__name__}: {exc}") from None
+        return FAKE_CPU_RUNNER, (
+            f"FAKE CPU-bound runner ({name} is not available: {type(exc).__name__}); "
+            "figures describe the sweep engine, not the model"
+        )
+
+
+def main() -> None:
+    """Run the benchmarks and print the figures against the targets."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runner", default=None, help=f"MODULE:FUNC (default {DEFAULT_RUNNER}, else a fake)")
+    ap.add_argument("--scenario", default="nov20_2025", help="scenario for the runner (default: %(default)s)")
+    ap.add_argument(
+        "--runs", type=int, default=12, help="runs per scaling measurement (default: %(default)s)"
+    )
+    ap.add_argument("--direct", type=int, default=3, help="direct calls timed (default: %(default)s)")
+    ap.add_argument("--overhead-runs", type=int, default=200, help="instant runs (default: %(default)s)")
+    ap.add_argument(
+        "--fake-cpu-s", type=float, default=0.5, help="CPU seconds per fake run (default: %(default)s)"
+    )
+    args = ap.parse_args()
+
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
+    os.environ["FAKE_CPU_S"] = str(args.fake_cpu_s)
+    runner, note = pick_runner(args.runner)
+    fn = _resolve_runner(runner)
+    print(f"runner: {runner}  ({note})")
+    print(
+        f"scenario: {args.scenario}; cores: {os.cpu_count()}; load average before: "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+
+    # direct calls (after one warm-up call: JIT cache loaded, imports done)
+    seeds = seeds_for(12345, args.direct + 1)
+    fn(args.scenario, seeds[0], ())
+    direct = []
+    for s in seeds[1:]:
+        t0 = time.perf_counter()
+        fn(args.scenario, s, ())
+        direct.append(time.perf_counter() - t0)
+    t_direct = statistics.mean(direct)
+
+    wall1 = timed_sweep(args.scenario, runner, args.runs, 1, 1)
+    wall2 = timed_sweep(args.scenario, runner, args.runs, 2, 2)
+    per_run_1 = wall1 / args.runs
+    speedup = wall1 / wall2
+    print(f"\n{args.runs} runs, 1 worker (in-process): {wall1:7.2f} s  ({args.runs / wall1:.2f} runs/s)")
+    print(f"{args.runs} runs, 2 workers (processes): {wall2:7.2f} s  ({args.runs / wall2:.2f} runs/s)")
+    ceiling = parallel_ceiling()
+    print(
+        f"  speed-up 2 vs 1 workers: {speedup:.2f}x   target >= 1.8x  "
+        f"[{'ok' if speedup >= 1.8 else 'MISSED'}] (includes worker start-up)"
+    )
+    print(
+        f"  parallel ceiling of this machine right now (2 bare processes vs 1, same CPU work): {ceiling:.2f}x"
+        f" -> the sweep reaches {100 * speedup / ceiling:.0f}% of it"
+    )
+    ratio = per_run_1 / t_direct
+    print(
+        f"per-run cost: direct call {t_direct:.3f} s (mean of {args.direct}), in a 1-worker sweep "
+        f"{per_run_1:.3f} s -> {100 * (ratio - 1):+.1f}%   target within 20%  "
+        f"[{'ok' if abs(ratio - 1) <= 0.2 else 'MISSED'}]"
+    )
+
+    for workers in (1, 2):
+        wall = timed_sweep(args.scenario, INSTANT_RUNNER, args.overhead_runs, workers, 3)
+        per_ms = 1000 * wall / args.overhead_runs
+        print(
+            f"overhead, instant runner, {args.overhead_runs} runs, {workers} worker(s): {per_ms:.2f} ms/run "
+            f"(total {wall:.2f} s)   target < 50 ms  [{'ok' if per_ms < 50 else 'MISSED'}]"
+        )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
