@@ -1,0 +1,125 @@
+"""``cascade``: run, sweep, attribute, plot and list scenarios.
+
+Bad input (unknown scenario or key, wrong type, out-of-range value) prints one line
+``cascade: error: ...`` and exits with code 2 without writing anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from experiments.config_io import ConfigError
+
+
+def _fail(message: str) -> int:
+    print(f"cascade: error: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``cascade run``: one day, outputs into ``--out``."""
+    from experiments.config import load_scenario
+    from experiments.runner import one_line, run_scenario, write_run
+
+    if args.seed < 0:
+        return _fail(f"--seed {args.seed}: must be >= 0")
+    try:
+        config = load_scenario(args.scenario, args.set)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    result = run_scenario(config, args.seed)
+    out = write_run(result, args.out)
+    print(one_line(result.summary))
+    if args.plot:
+        from experiments.plots import plot_dir
+
+        for path in plot_dir(out):
+            print(f"wrote {path}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """``cascade plot DIR``: figures for a run, sweep or attribution directory."""
+    from experiments.plots import plot_dir
+
+    try:
+        paths = plot_dir(args.dir)
+    except ValueError as exc:
+        return _fail(str(exc))
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    """``cascade scenarios``: the shipped scenarios with their one-line descriptions."""
+    from experiments.config import load_scenario, shipped_scenarios
+
+    for name in shipped_scenarios():
+        print(f"{name:<28} {load_scenario(name).description}")
+    return 0
+
+
+def cmd_viz(args: argparse.Namespace) -> int:
+    """``cascade viz``: the interactive page (Mesa SolaraViz) on localhost."""
+    import subprocess
+
+    app = Path(__file__).with_name("viz_app.py")
+    env = dict(os.environ, CASCADE_VIZ_SCENARIO=args.scenario, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False")
+    cmd = ["solara", "run", str(app), "--host", "127.0.0.1", "--port", str(args.port), "--production"]
+    if not args.open:
+        cmd.append("--no-open")
+    return subprocess.call(cmd, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``cascade``."""
+    parser = argparse.ArgumentParser(prog="cascade", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run one trading day", description="Run SCENARIO (a shipped name or a "
+                       "TOML path) for one day and write summary.json, timeseries/trades/depth/gex parquet "
+                       "files and the resolved scenario.toml into --out.")  # fmt: skip
+    p.add_argument("scenario", help="shipped scenario name (see `cascade scenarios`) or a .toml path")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario value, e.g. --set dip_buyers.capital_usd=3e9 (repeatable)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--plot", action="store_true", help="also write the dashboard into OUT/plots/")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("plot", help="write the figures of a run, sweep or attribution directory")
+    p.add_argument("dir", help="a directory written by cascade run / sweep / attribute")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("scenarios", help="list the shipped scenarios")
+    p.set_defaults(func=cmd_scenarios)
+
+    p = sub.add_parser("viz", help="interactive browser page (localhost only)")
+    p.add_argument("scenario", nargs="?", default="nov20_2025")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--open", action="store_true", help="open a browser tab")
+    p.set_defaults(func=cmd_viz)
+
+    from experiments.sweep_cli import register
+
+    register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``cascade`` script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        return _fail(str(exc))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
