@@ -519,6 +519,7 @@ class _LocalProcesses(_Backend):
     def __init__(self, workers: int) -> None:
         self.capacity = workers
         self._pool = self._new_pool()
+        self._spawned: list[Any] = []  # every worker process of the current and retired pools
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -527,13 +528,34 @@ class _LocalProcesses(_Backend):
             initializer=_watch_parent,
         )
 
+    def _track(self) -> None:
+        # Processes are spawned synchronously inside submit(), so this sees each one.
+        for proc in list(getattr(self._pool, "_processes", {}).values()):
+            if proc not in self._spawned:
+                self._spawned.append(proc)
+
+    def _reap(self) -> None:
+        """Terminate every worker process still alive (e.g. one a broken pool failed to stop)."""
+        for proc in self._spawned:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in self._spawned:
+            proc.join(timeout=5)
+        self._spawned = []
+
     def submit(self, task: RunTask) -> Any:
         try:
-            return self._pool.submit(_execute, task)
-        except BrokenProcessPool:
+            future = self._pool.submit(_execute, task)
+        except (BrokenProcessPool, OSError):
+            # A worker died. If that races with spawning a worker inside submit(), CPython 3.11 raises
+            # OSError('handle is closed') or leaves the new worker alive and waiting forever, so retire
+            # the old pool's processes explicitly.
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self._reap()
             self._pool = self._new_pool()
-            return self._pool.submit(_execute, task)
+            future = self._pool.submit(_execute, task)
+        self._track()
+        return future
 
     def wait_any(self, futures: Iterable[Any]) -> Iterable[Any]:
         done, _ = cf_wait(list(futures), return_when=FIRST_COMPLETED)
@@ -549,14 +571,10 @@ class _LocalProcesses(_Backend):
 
     def close(self, abort: bool) -> None:
         if abort:
-            procs = list(getattr(self._pool, "_processes", {}).values())
             self._pool.shutdown(wait=False, cancel_futures=True)
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.join(timeout=5)
         else:
             self._pool.shutdown(wait=True)
+        self._reap()
 
 
 class _Dask(_Backend):
@@ -890,7 +908,7 @@ def _run_loop(
             if suspects and not inflight:
                 alone = suspects.pop()
                 inflight[backend.submit(alone)] = alone
-            while not suspects and pending and len(inflight) < backend.capacity:
+            while alone is None and not suspects and pending and len(inflight) < backend.capacity:
                 task = pending.pop()
                 inflight[backend.submit(task)] = task
             for fut in backend.wait_any(list(inflight)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import socket
@@ -133,6 +134,8 @@ def test_a_dying_worker_process_is_pinned_on_its_run(tmp_path, calls):
     assert (crashed["status"] == "error").all()
     assert crashed["error"].str.contains("worker process died").all()
     assert (df.loc[~df["crash"], "status"] == "ok").all()  # runs that shared the pool are re-run, not blamed
+    leftover = [p for p in multiprocessing.active_children() if p.name.startswith("SpawnProcess")]
+    assert not leftover, "worker processes of broken pools are still alive"
 
 
 def test_runner_returning_a_non_dict_is_an_error_row(tmp_path):
