@@ -1,0 +1,246 @@
+"""The background flow against its parameters: arrivals, sizes, cancels, spread, sentiment, stress.
+
+Statistical checks use windows long enough for tight tolerances (mostly 4-sigma bands around the
+expectation implied by ``FlowParams``) with fixed seeds; ``activity_vol = open_boost = close_boost
+= 0`` makes the noise traders' intensity constant where a test needs a plain Poisson process.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from market.exchange import Exchange, MarketParams
+from market.flow import FlowParams
+from market.types import BUY, MARKET, SELL
+
+PRICE = 6642.16
+CONSTANT = {"activity_vol": 0.0, "open_boost": 0.0, "close_boost": 0.0}
+TWO_HOURS = 7200.0
+
+
+def run(flow: FlowParams, seed: int, t_end: float = TWO_HOURS) -> Exchange:
+    ex = Exchange(PRICE, flow, seed=seed, market=MarketParams(session_end_s=t_end))
+    ex.advance_to(t_end)
+    return ex
+
+
+def noise_market_orders(ex: Exchange) -> dict[str, np.ndarray]:
+    """One entry per noise market order that traded: time of its first fill, side and filled qty.
+
+    Noise limit orders never cross (they join or improve inside the spread), so every trade whose
+    taker is the noise account comes from a noise market order.
+    """
+    rec = ex.book.trades
+    noise = ex.owner_groups.index("background") + ex.flow.n_market_makers  # the makers come first
+    m = rec[rec["taker_owner"] == noise]
+    oids, first, inverse = np.unique(m["taker_oid"], return_index=True, return_inverse=True)
+    return {
+        "t_s": m["time"][first] / 1e9,
+        "side": m["side"][first].astype(int),
+        "qty": np.bincount(inverse, weights=m["qty"]).astype(int),
+    }
+
+
+def within_poisson(count: int, expected: float, n_sigma: float = 4.0) -> bool:
+    return abs(count - expected) <= n_sigma * math.sqrt(expected)
+
+
+# ---------------------------------------------------------------------------- arrivals and sizes
+# A near-zero refill latency: a maker's refill after a sweep pre-empts the pending Poisson event and
+# the next one is drawn from the refill time, so no noise order can arrive during the latency (see
+# test_refill_latency_does_not_thin_the_noise_arrivals); 1 us makes that dead time negligible.
+INSTANT_REFILL = {**CONSTANT, "mm_refill_latency_s": 1e-6}
+
+
+@pytest.fixture(scope="module")
+def constant_day() -> Exchange:
+    flow = FlowParams(
+        **INSTANT_REFILL, noise_market_min_qty=2.0, noise_market_alpha=1.5, noise_market_max_qty=40
+    )
+    return run(flow, seed=3)
+
+
+def test_noise_market_order_count_is_rate_times_time(constant_day):
+    orders = noise_market_orders(constant_day)
+    expected = constant_day.flow.noise_market_rate_per_s * TWO_HOURS  # 57,600
+    assert within_poisson(len(orders["t_s"]), expected)
+    # a Poisson process: counts in 10-second bins have variance ~ mean (index of dispersion ~ 1)
+    counts = np.bincount((orders["t_s"] // 10).astype(int), minlength=720)[:720]
+    assert 0.8 < counts.var() / counts.mean() < 1.2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="market/_flow_kernels.py _schedule_refill drops the pending Poisson event and the next one "
+    "is drawn from the refill time: no noise order arrives during mm_refill_latency_s after a sweep "
+    "(~0.3-1.7% fewer arrivals at the 0.02 s default, ~3% at 0.2 s)",
+)
+def test_refill_latency_does_not_thin_the_noise_arrivals():
+    flow = FlowParams(**CONSTANT, mm_refill_latency_s=0.2)
+    n = len(noise_market_orders(run(flow, seed=3))["t_s"])
+    assert within_poisson(n, flow.noise_market_rate_per_s * TWO_HOURS)
+
+
+def test_market_order_sizes_follow_the_capped_pareto(constant_day):
+    q = noise_market_orders(constant_day)["qty"]
+    n = len(q)
+    assert q.min() == 2 and q.max() == 40  # Pareto minimum 2, cap 40
+    for k in (3, 4, 6, 10, 20):  # P(qty >= k) = P(floor(2 U^(-1/1.5)) >= k) = (k / 2)^-1.5
+        p = (k / 2.0) ** -1.5
+        assert abs(np.mean(q >= k) - p) <= 4 * math.sqrt(p * (1 - p) / n), k
+    p_cap = 20.0**-1.5  # every draw beyond the cap lands on it
+    assert abs(np.mean(q == 40) - p_cap) <= 4 * math.sqrt(p_cap * (1 - p_cap) / n)
+
+
+def test_activity_u_shape_raises_the_rate_after_the_open():
+    flow = FlowParams(activity_vol=0.0, open_boost=1.5, open_decay_s=1800.0)
+    t = noise_market_orders(run(flow, seed=8))["t_s"]
+    rate = flow.noise_market_rate_per_s
+
+    def expected(a: float, b: float) -> float:  # rate x integral of 1 + boost e^(-t/decay); close far
+        return rate * ((b - a) + 1.5 * 1800.0 * (math.exp(-a / 1800.0) - math.exp(-b / 1800.0)))
+
+    for a, b in ((0.0, 900.0), (900.0, 3600.0), (5400.0, 7200.0)):
+        assert within_poisson(int(((t >= a) & (t < b)).sum()), expected(a, b)), (a, b)
+
+
+def test_log_activity_factor_clusters_arrivals():
+    flow = FlowParams(activity_vol=0.45, open_boost=0.0, close_boost=0.0)
+    t = noise_market_orders(run(flow, seed=2))["t_s"]
+    per_min = np.bincount((t // 60).astype(int), minlength=120)[:120]
+    assert per_min.var() / per_min.mean() > 10.0  # far from Poisson: the OU factor moves the rate
+    # ... slowly (half-life 15 minutes): busy minutes follow busy minutes
+    assert np.corrcoef(per_min[:-1], per_min[1:])[0, 1] > 0.7
+
+
+# ---------------------------------------------------------------------------- noise limits and cancels
+def _resting_path(flow: FlowParams, seed: int, t_end: float) -> tuple[Exchange, np.ndarray]:
+    """Run without market makers, sampling the number of resting (= noise) orders every second."""
+    ex = Exchange(PRICE, flow, seed=seed, market=MarketParams(session_end_s=t_end))
+    resting = np.empty(int(t_end), dtype=np.int64)
+    for k in range(int(t_end)):
+        ex.advance_to(k + 1.0)
+        resting[k] = ex.book.n_resting
+    return ex, resting
+
+
+NO_MAKERS = FlowParams(n_market_makers=0, **CONSTANT)
+
+
+def test_noise_order_arrivals_without_market_makers():
+    ex, _ = _resting_path(NO_MAKERS, seed=4, t_end=1800.0)
+    n_new = ex.new_oid() - 1  # limit and market orders draw oids from one counter starting at 1
+    rate = NO_MAKERS.noise_limit_rate_per_s + NO_MAKERS.noise_market_rate_per_s
+    assert within_poisson(n_new, rate * 1800.0)
+    assert ex.n_messages > n_new  # the rest are cancels
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="market/_flow_kernels.py: cancels arrive at noise_cancel_hazard_per_s x FI_N_NOISE, a list "
+    "that still holds filled orders (purged only when a cancel draws them), so each resting noise order "
+    "is cancelled ~3x faster than the documented hazard here (~1.45x in calm defaults)",
+)
+def test_cancel_rate_per_resting_noise_order_is_the_hazard():
+    ex, resting = _resting_path(NO_MAKERS, seed=4, t_end=1800.0)
+    n_cancels = ex.n_messages - (ex.new_oid() - 1)
+    expected = NO_MAKERS.noise_cancel_hazard_per_s * resting.sum()  # hazard x integral of resting orders
+    assert n_cancels == pytest.approx(expected, rel=0.15)  # ~5 Poisson sigmas
+
+
+# ---------------------------------------------------------------------------- calm liquidity
+def test_calm_defaults_quote_a_one_tick_spread_most_of_the_time():
+    ex = run(FlowParams(), seed=1)
+    snaps = ex.snapshots()
+    spread_ticks = np.round((snaps["ask"] - snaps["bid"]) / ex.tick)
+    assert np.mean(spread_ticks == 1) > 0.9
+    assert snaps["bid"].notna().mean() > 0.999 and snaps["ask"].notna().mean() > 0.999
+    both = snaps.dropna(subset=["bid", "ask"])
+    assert (both["ask"] > both["bid"]).all()  # never crossed
+    depth = 0.5 * (snaps["depth_bid"] + snaps["depth_ask"])
+    assert 100 < depth.median() < 1000  # a few hundred contracts within 10 ticks
+    # roughly 1-1.5 million messages per 6.5-hour day: 2 hours ~ 25-35% of that
+    assert 200_000 < ex.n_messages < 700_000
+
+
+def test_sentiment_biases_market_order_sides_and_decays():
+    flow = FlowParams(**CONSTANT)
+    ex = Exchange(PRICE, flow, seed=6, market=MarketParams(session_end_s=TWO_HOURS))
+    ex.advance_to(600.0)
+    assert ex.sentiment == 0.0
+    assert ex.shift_sentiment(0.6) == pytest.approx(0.6)
+    ex.advance_to(660.0)
+    assert ex.sentiment == pytest.approx(0.6 * 0.5 ** (60.0 / flow.sentiment_halflife_s))
+    ex.advance_to(2400.0)
+    assert ex.sentiment == pytest.approx(0.6 * 0.5)  # one half-life later
+    assert ex.shift_sentiment(5.0) == 1.0 and ex.shift_sentiment(-9.0) == -1.0  # clipped to [-1, 1]
+    o = noise_market_orders(ex)
+    before = o["side"][o["t_s"] < 600.0]
+    after = o["side"][(o["t_s"] >= 600.0) & (o["t_s"] < 660.0)]
+    assert abs(np.mean(before == BUY) - 0.5) < 4 * math.sqrt(0.25 / len(before))
+    p_after = 0.5 * (1.0 + 0.6 * 0.5 ** (30.0 / flow.sentiment_halflife_s))  # mid-window sentiment
+    assert abs(np.mean(after == BUY) - p_after) < 4 * math.sqrt(p_after * (1 - p_after) / len(after))
+
+
+# ---------------------------------------------------------------------------- liquidity under stress
+BURST_START_S = 900.0
+BURST_CLIPS = 50  # 50 x 30 contracts, one clip every 0.6 s: 1,500 contracts in 30 s
+BURST_END_S = BURST_START_S + 0.6 * BURST_CLIPS
+
+
+def _burst(seed: int) -> dict[str, float]:
+    """Sell 1,500 contracts in 30 s into the calm book; return depth/spread ratios to the pre-burst level.
+
+    The spread is sampled every 10 ms from 30 s before to the end of the burst (time-weighted: a
+    sweep reopens the spread until a maker requotes, ``mm_refill_latency_s`` later); depth within
+    ``depth_window_ticks`` comes from the 1-second snapshots.
+    """
+    ex = Exchange(PRICE, FlowParams(**CONSTANT), seed=seed, market=MarketParams(session_end_s=1800.0))
+    seller = ex.register_owner("seller", "agents")
+    grid = np.round(np.arange(BURST_START_S - 30.0, BURST_END_S, 0.01), 6)
+    clip_times = set(np.round(BURST_START_S + 0.6 * np.arange(BURST_CLIPS), 6).tolist())
+    spread = np.empty(len(grid))
+    for i, t in enumerate(grid):
+        ex.advance_to(float(t))
+        if float(t) in clip_times:
+            ex.submit(seller, MARKET, SELL, 30)
+        bid, ask = ex.book.best_bid, ex.book.best_ask
+        spread[i] = ask - bid if bid is not None and ask is not None else np.nan
+    ex.advance_to(BURST_END_S + 600.0)
+    snaps = ex.snapshots()
+    depth = (snaps["depth_bid"] + snaps["depth_ask"]).to_numpy()
+    ts = snaps["t"].to_numpy()
+
+    def mean(x, t, a, b):
+        return float(np.nanmean(x[(t >= a) & (t < b)]))
+
+    pre_depth = mean(depth, ts, BURST_START_S - 120.0, BURST_START_S)
+    return {
+        "sold": -ex.position(seller),
+        "pre_spread": mean(spread, grid, BURST_START_S - 30.0, BURST_START_S),
+        "burst_spread": mean(spread, grid, BURST_START_S, BURST_END_S),
+        "burst_depth": mean(depth, ts, BURST_START_S, BURST_END_S) / pre_depth,
+        "recovered_depth": mean(depth, ts, BURST_END_S + 120.0, BURST_END_S + 300.0) / pre_depth,
+        "late_depth": mean(depth, ts, BURST_END_S + 300.0, BURST_END_S + 600.0) / pre_depth,
+    }
+
+
+def test_one_sided_burst_thins_and_widens_the_book_which_then_recovers():
+    """Market makers withdraw while a seller hits the bid, and come back a few minutes later.
+
+    One run is noisy (a large noise order into the thinned book can start its own stress episode),
+    so the assertions are on the median over eight seeds, plus a per-seed check of the direction.
+    """
+    runs = [_burst(seed) for seed in range(8)]
+    med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+    assert all(r["sold"] >= 1_400 for r in runs)  # the burst went through
+    assert med["pre_spread"] < 1.1  # calm before: one tick
+    assert med["burst_spread"] > med["pre_spread"] + 0.15  # spread widens during the burst
+    assert sum(r["burst_spread"] > r["pre_spread"] for r in runs) >= 7
+    assert med["burst_depth"] < 0.75  # depth within 10 ticks falls by a quarter or more
+    assert sum(r["burst_depth"] < 0.9 for r in runs) >= 7
+    assert med["recovered_depth"] >= 0.8  # back within 2-5 minutes after the burst stops
+    assert med["late_depth"] >= 0.85

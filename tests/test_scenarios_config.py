@@ -1,0 +1,119 @@
+"""Every shipped scenario loads, round-trips through TOML and runs a short day; bad values name their key.
+
+Parametrized over ``experiments/scenarios/*.toml``, so a new scenario is covered as soon as it ships.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments.config import SCENARIO_DIR, ScenarioConfig, load_scenario, scenario_toml, shipped_scenarios
+from experiments.config_io import ConfigError
+from experiments.model import FLOW_GROUPS
+from experiments.runner import run_scenario
+from market.exchange import Exchange
+
+SCENARIOS = sorted(SCENARIO_DIR.glob("*.toml"))
+
+
+def test_scenarios_are_shipped():
+    assert "calm" in shipped_scenarios()
+    assert [p.stem for p in SCENARIOS] == shipped_scenarios()
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_scenario_loads_and_round_trips(path: Path, tmp_path):
+    config = load_scenario(path.stem)
+    assert isinstance(config, ScenarioConfig)
+    assert config == load_scenario(path)  # by name or by path: the same scenario
+    assert config.name == path.stem and config.description
+    text = scenario_toml(config)
+    copy = tmp_path / "copy.toml"
+    copy.write_text(text)
+    again = load_scenario(copy)
+    assert again == config
+    assert scenario_toml(again) == text
+
+
+@pytest.fixture
+def no_stuck_clock(monkeypatch):
+    """Turn a model loop that calls ``advance_to`` forever without progress into a failure, not a hang."""
+    original = Exchange.advance_to
+
+    def guarded(self, t_s):
+        state = (self.now_ns, self.n_messages, t_s)
+        if getattr(self, "_stuck_state", None) == state:
+            self._stuck_calls += 1
+            if self._stuck_calls > 1000:
+                raise RuntimeError(
+                    f"advance_to({t_s!r}) called 1000 times without progress at {self.now_s!r}"
+                )
+        else:
+            self._stuck_state, self._stuck_calls = state, 0
+        return original(self, t_s)
+
+    monkeypatch.setattr(Exchange, "advance_to", guarded)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_scenario_runs_a_short_day(path: Path, no_stuck_clock):
+    config = load_scenario(path.stem, ["market.session_end_s=600"])
+    result = run_scenario(config, seed=42)
+    ts = result.timeseries
+    start = config.market.session_start_s
+    assert ts["t"].iloc[0] == start and ts["t"].iloc[-1] == 600.0
+    assert ts["mid"].notna().all() and (ts["mid"] > 0).all()
+    assert abs(ts["mid"].iloc[-1] / config.prev_close_points - 1.0) < 0.10
+    flows = ts[[f"flow_{g}" for g in FLOW_GROUPS]].to_numpy()
+    np.testing.assert_array_equal(flows.sum(axis=1), 0.0)  # every account is in a flow class
+    s = result.summary
+    assert s["scenario"] == config.name and s["seed"] == 42
+    assert s["n_messages"] > 1_000 and math.isfinite(s["close"])
+
+
+# ---------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    ("overrides", "key", "text"),
+    [
+        (["flow.noise_market_rate_per_s=-2"], "flow.noise_market_rate_per_s", "must be >= 0"),
+        (["flow.n_market_makers=1.5"], "flow.n_market_makers", "int"),
+        (["market.tick_size_points=0"], "market.tick_size_points", "must be > 0"),
+        (["dealers.n_agents=0"], "dealers.n_agents", "must be >= 1"),
+        (["dip_buyers.min_drawdown_pct=5", "dip_buyers.max_drawdown_pct=2"], "dip_buyers.max_drawdown_pct",
+         ">= dip_buyers.min_drawdown_pct"),
+        (["market.session_end_s=-5"], "market.session_end_s", "must be > 0"),
+        (["sample_interval_s=0"], "sample_interval_s", "must be > 0"),
+        (["options.positions[0].kind=straddle"], "options.positions[0].kind", "put"),
+        (["flow.mm_size=3"], "flow.mm_size", "unknown key"),
+    ],
+)  # fmt: skip
+def test_validation_errors_name_the_key(overrides, key, text):
+    with pytest.raises(ConfigError) as err:
+        load_scenario("calm", overrides)
+    assert err.value.key == key
+    message = str(err.value)
+    assert key in message.split(":")[0] and text in message  # the key leads the one-line message
+    assert "\n" not in message
+
+
+def test_errors_in_a_scenario_file_name_the_key(tmp_path):
+    bad_event = tmp_path / "bad_event.toml"
+    bad_event.write_text(
+        'name = "x"\n[[events]]\nname = "a"\nt_s = 10.0\n[[events]]\nname = "b"\nt_s = "noon"\n'
+    )
+    with pytest.raises(ConfigError, match=r"^events\[1\]\.t_s = 'noon': expected a number"):
+        load_scenario(bad_event)
+    unknown_premium = tmp_path / "unknown_premium.toml"
+    unknown_premium.write_text('name = "x"\n[[events]]\nname = "cpi"\nresolves = ["cpi"]\n')
+    with pytest.raises(ConfigError, match=r"^events\[0\]\.resolves = 'cpi': unknown premium"):
+        load_scenario(unknown_premium)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("name = \n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_scenario(broken)
+    with pytest.raises(ConfigError, match="no such file"):
+        load_scenario(tmp_path / "missing.toml")
