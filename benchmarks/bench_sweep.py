@@ -2,7 +2,8 @@
 
 Figures and targets:
 
-* throughput of N runs on 2 local workers vs 1 (wall-time ratio; target >= 1.8x on 2 cores);
+* throughput of N runs on 2 local workers vs 1 (wall-time ratio; target >= 1.8x on 2 cores), with the
+  one-off worker start-up shown apart and the machine's own parallel ceiling measured alongside;
 * per-run cost inside a 1-worker sweep vs a direct call of the runner (target within 20%);
 * the sweep's own overhead per run, with an instant fake runner (target < 50 ms), on 1 and 2 workers.
 
@@ -18,8 +19,8 @@ Run: ``NUMBA_CACHE_DIR=.numba_cache python benchmarks/bench_sweep.py [--runs N] 
 from __future__ import annotations
 
 import argparse
+import math
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -107,9 +108,9 @@ def main() -> None:
     ap.add_argument("--runner", default=None, help=f"MODULE:FUNC (default {DEFAULT_RUNNER}, else a fake)")
     ap.add_argument("--scenario", default="nov20_2025", help="scenario for the runner (default: %(default)s)")
     ap.add_argument(
-        "--runs", type=int, default=12, help="runs per scaling measurement (default: %(default)s)"
+        "--runs", type=int, default=24, help="runs per scaling measurement (default: %(default)s)"
     )
-    ap.add_argument("--direct", type=int, default=3, help="direct calls timed (default: %(default)s)")
+    ap.add_argument("--repeats", type=int, default=2, help="rounds, best kept (default: %(default)s)")
     ap.add_argument("--overhead-runs", type=int, default=200, help="instant runs (default: %(default)s)")
     ap.add_argument(
         "--fake-cpu-s", type=float, default=0.5, help="CPU seconds per fake run (default: %(default)s)"
@@ -126,36 +127,51 @@ def main() -> None:
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
 
-    # direct calls (after one warm-up call: JIT cache loaded, imports done)
-    seeds = seeds_for(12345, args.direct + 1)
-    fn(args.scenario, seeds[0], ())
-    direct = []
-    for s in seeds[1:]:
-        t0 = time.perf_counter()
-        fn(args.scenario, s, ())
-        direct.append(time.perf_counter() - t0)
-    t_direct = statistics.mean(direct)
-
-    wall1 = timed_sweep(args.scenario, runner, args.runs, 1, 1)
-    wall2 = timed_sweep(args.scenario, runner, args.runs, 2, 2)
+    # The same seeds everywhere: a day's cost depends on its seed (message counts differ).
+    root = 1
+    seeds = seeds_for(root, args.runs)
+    fn(args.scenario, seeds_for(999, 1)[0], ())  # warm-up: imports done, numba cache loaded
+    # Rounds of (direct calls, 1-worker sweep, 2-worker sweep, ceiling); the best of each is kept, which
+    # filters out other jobs' bursts on a shared machine.
+    best: dict[str, float] = {}
+    ceiling = 0.0
+    for _ in range(args.repeats):
+        direct = []
+        for s in seeds:
+            t0 = time.perf_counter()
+            fn(args.scenario, s, ())
+            direct.append(time.perf_counter() - t0)
+        figures = {
+            "direct": sum(direct),
+            "wall1": timed_sweep(args.scenario, runner, args.runs, 1, root),
+            "wall2": timed_sweep(args.scenario, runner, args.runs, 2, root),
+            # worker start-up (spawn, imports, numba cache load, first-run warm-up): 2 runs on 2 workers
+            "startup": max(timed_sweep(args.scenario, runner, 2, 2, root) - max(direct[:2]), 0.0),
+        }
+        best = {k: min(v, best.get(k, math.inf)) for k, v in figures.items()}
+        ceiling = max(parallel_ceiling(), ceiling)
+    t_direct = best["direct"] / args.runs
+    wall1, wall2, startup = best["wall1"], best["wall2"], best["startup"]
     per_run_1 = wall1 / args.runs
     speedup = wall1 / wall2
-    print(f"\n{args.runs} runs, 1 worker (in-process): {wall1:7.2f} s  ({args.runs / wall1:.2f} runs/s)")
+    steady = wall1 / max(wall2 - startup, 1e-9)
+    print(f"\nbest of {args.repeats} rounds each:")
+    print(f"{args.runs} direct calls:            {best['direct']:7.2f} s  ({t_direct:.3f} s per run)")
+    print(f"{args.runs} runs, 1 worker (in-process): {wall1:7.2f} s  ({args.runs / wall1:.2f} runs/s)")
     print(f"{args.runs} runs, 2 workers (processes): {wall2:7.2f} s  ({args.runs / wall2:.2f} runs/s)")
-    ceiling = parallel_ceiling()
     print(
         f"  speed-up 2 vs 1 workers: {speedup:.2f}x   target >= 1.8x  "
         f"[{'ok' if speedup >= 1.8 else 'MISSED'}] (includes worker start-up)"
     )
+    print(f"  worker start-up ~{startup:.2f} s (once per sweep); speed-up without it: {steady:.2f}x")
     print(
         f"  parallel ceiling of this machine right now (2 bare processes vs 1, same CPU work): {ceiling:.2f}x"
         f" -> the sweep reaches {100 * speedup / ceiling:.0f}% of it"
     )
     ratio = per_run_1 / t_direct
     print(
-        f"per-run cost: direct call {t_direct:.3f} s (mean of {args.direct}), in a 1-worker sweep "
-        f"{per_run_1:.3f} s -> {100 * (ratio - 1):+.1f}%   target within 20%  "
-        f"[{'ok' if abs(ratio - 1) <= 0.2 else 'MISSED'}]"
+        f"per-run cost: direct call {t_direct:.3f} s, in a 1-worker sweep {per_run_1:.3f} s (same seeds) "
+        f"-> {100 * (ratio - 1):+.1f}%   target within 20%  [{'ok' if abs(ratio - 1) <= 0.2 else 'MISSED'}]"
     )
 
     for workers in (1, 2):
