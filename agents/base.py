@@ -40,6 +40,12 @@ class TraderAgent(mesa.Agent):
         return self.model.exchange.mid_points()
 
     @property
+    def last_points(self) -> float:
+        """Last trade price (index points); the mark before the first trade. Watches compare to it."""
+        last = self.model.exchange.book.last_price
+        return last * self.model.exchange.tick if last is not None else self.price_points
+
+    @property
     def position(self) -> int:
         """Own futures position (contracts)."""
         return self.model.exchange.position(self.owner)
@@ -62,12 +68,18 @@ class TraderAgent(mesa.Agent):
         self.model.schedule_at(self.now_s + max(delay_s, 0.0), method)
 
     def watch(self, level_points: float, direction: int, method: Callable[..., None]) -> int:
-        """Call ``method(hit)`` once when the last trade reaches the level (+1 from below, -1 from above)."""
+        """Call ``method(hit)`` once when the last trade reaches the level (+1 from below, -1 from above).
+
+        A watch already on the far side of the last trade fires at once.
+        """
         return self.model.watch(self.owner, self.to_ticks(level_points), direction, method)
+
+    def watch_crossing(self, level_points: float, method: Callable[..., None]) -> int:
+        """Watch for the last trade crossing ``level_points`` from where it is now."""
+        direction = 1 if self.to_ticks(level_points) > self.to_ticks(self.last_points) else -1
+        if self.to_ticks(level_points) == self.to_ticks(self.last_points):
+            level_points -= self.model.exchange.tick  # at the level now: wait for a move through it
+        return self.watch(level_points, direction, method)
 
     def on_news(self, event) -> None:  # noqa: B027 - optional hook
         """Macro-event hook; agents that care override it."""
-
-    def state(self) -> dict[str, float]:
-        """Numbers for the time series (override)."""
-        return {}

@@ -33,6 +33,7 @@ class EventConfig:
     t_s: float = _f(0.0, "time, seconds from 09:30 ET (negative: pre-market)")
     resolves: tuple[str, ...] = _f((), "IV event premia removed at this time (the IV crush)")
     sentiment_shift: float = _f(0.0, "shift of noise-trader sentiment, P(buy) = (1+s)/2", ge=-2, le=2)
+    value_shift_pct: float = _f(0.0, "shift of the value traders' belief (%)", ge=-50, le=50)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,8 +46,13 @@ class CascadeModel(mesa.Model):
         self.simulator = DEVSimulator()
         self.simulator.setup(self)
         self.options = OptionsDesk.from_config(config.options, config.prev_close_points, m.session_start_s)
-        self._watch_callbacks: dict[int, Callable[[WatchHit], None]] = {}
+        self._watches: dict[
+            int, tuple[int, Callable[[WatchHit], None]]
+        ] = {}  # exchange id -> token, callback
+        self._watch_tokens: dict[int, int] = {}  # token -> exchange id
+        self._next_token = 0
         self._news_subscribers: list[mesa.Agent] = []
+        self._high_subscribers: list[mesa.Agent] = []
         self.rows: list[dict[str, float]] = []
         self.depth_rows: list[tuple[float, float, int, int]] = []
         self.markers: list[dict[str, object]] = []
@@ -87,15 +92,32 @@ class CascadeModel(mesa.Model):
         self.simulator.schedule_event_absolute(method, t, priority=priority, function_args=list(args))
 
     def watch(self, owner: int, level_ticks: int, direction: int, method: Callable[[WatchHit], None]) -> int:
-        """Register a price watch; ``method(hit)`` runs once, at the exchange time of the crossing."""
-        wid = self.exchange.add_watch(owner, level_ticks, direction)
-        self._watch_callbacks[wid] = method
-        return wid
+        """Register a price watch; ``method(hit)`` runs once, at the exchange time of the crossing.
 
-    def unwatch(self, watch_id: int) -> None:
-        """Cancel a price watch."""
-        self.exchange.remove_watch(watch_id)
-        self._watch_callbacks.pop(watch_id, None)
+        Returns a token for :meth:`unwatch` (tokens are never reused, unlike exchange watch ids).
+        """
+        wid = self.exchange.add_watch(owner, level_ticks, direction)
+        self._next_token += 1
+        self._watches[wid] = (self._next_token, method)
+        self._watch_tokens[self._next_token] = wid
+        return self._next_token
+
+    def unwatch(self, token: int) -> None:
+        """Cancel a price watch (no effect if it already fired)."""
+        wid = self._watch_tokens.pop(token, None)
+        if wid is not None and self._watches.get(wid, (None,))[0] == token:
+            del self._watches[wid]
+            self.exchange.remove_watch(wid)
+
+    def subscribe_new_high(self, agent: mesa.Agent) -> None:
+        """``agent.on_new_high(high)`` will run when the day's high (sampled mid) rises."""
+        self._high_subscribers.append(agent)
+
+    def drawdown_pct(self) -> float:
+        """Current drawdown from the day's high (%, >= 0; 0 before the open)."""
+        if not math.isfinite(self.day_high_points):
+            return 0.0
+        return max(0.0, 100.0 * (1.0 - self.exchange.mid_points() / self.day_high_points))
 
     def subscribe_news(self, agent: mesa.Agent) -> None:
         """``agent.on_news(event)`` will run at every macro event."""
@@ -117,7 +139,6 @@ class CascadeModel(mesa.Model):
     def step(self) -> None:
         """Mesa-style step: advance one sampling interval (for interactive use)."""
         self.advance_until(min(self.now_s + self.config.sample_interval_s, self.config.market.session_end_s))
-        self.steps += 1
 
     def advance_until(self, end_s: float) -> None:
         """Run events and the background market up to ``end_s`` (seconds from the open)."""
@@ -126,11 +147,15 @@ class CascadeModel(mesa.Model):
             target = min(self._next_event_sim_time() + start, end_s)
             hit = self.exchange.advance_to(target)
             if hit is not None:
-                callback = self._watch_callbacks.pop(hit.watch_id, None)
-                if callback is not None:
-                    self.schedule_at(hit.t_s, callback, hit, priority=PRIORITY_WATCH)
-            self.simulator.run_until(self._to_sim(self.exchange.now_s))
-            if hit is None and target >= end_s and self._next_event_sim_time() + start > end_s:
+                entry = self._watches.pop(hit.watch_id, None)
+                if entry is not None:
+                    self._watch_tokens.pop(entry[0], None)
+                    self.schedule_at(hit.t_s, entry[1], hit, priority=PRIORITY_WATCH)
+                self.simulator.run_until(max(self._to_sim(hit.t_s), self.simulator.time))
+                continue
+            # run to the target itself: the exchange clock is whole nanoseconds and may stop a hair short
+            self.simulator.run_until(max(self._to_sim(target), self.simulator.time))
+            if target >= end_s and self._next_event_sim_time() + start > end_s:
                 break
         if self.now_s >= self.config.market.session_end_s:
             self.running = False
@@ -138,6 +163,7 @@ class CascadeModel(mesa.Model):
     # ------------------------------------------------------------------ events
     def _news(self, event) -> None:
         self.exchange.shift_sentiment(event.sentiment_shift)
+        self.exchange.shift_value(event.value_shift_pct)
         for name in event.resolves:
             self.options.resolve_event(name)
         for agent in self._news_subscribers:
@@ -150,8 +176,13 @@ class CascadeModel(mesa.Model):
         if t >= 0.0:
             if math.isnan(self.open_points):
                 self.open_points = mid
-            self.day_high_points = max(self.day_high_points, mid)
             self.day_low_points = min(self.day_low_points, mid)
+            if mid > self.day_high_points:
+                notify = not mid < self.day_high_points + 0.5 or not math.isfinite(self.day_high_points)
+                self.day_high_points = mid
+                if notify:
+                    for agent in self._high_subscribers:
+                        agent.on_new_high(mid)
         self.options.update_surface(t, mid, self._last_sample_mid, ex.realized_vol_ann())
         self._last_sample_mid = mid
         book = ex.book
@@ -171,6 +202,7 @@ class CascadeModel(mesa.Model):
             "depth_bid": int(bids[bids[:, 0] > (bid or 0) - window, 1].sum()) if len(bids) else 0,
             "depth_ask": int(asks[asks[:, 0] < (ask or 0) + window, 1].sum()) if len(asks) else 0,
             "sentiment": ex.sentiment,
+            "value": ex.value_points,
             "realized_vol": ex.realized_vol_ann(),
         }
         self._last_volume = vol_now
@@ -184,12 +216,18 @@ class CascadeModel(mesa.Model):
             self.depth_rows.append((t, price * tick, -1, int(qty)))
 
     def _agent_state(self) -> dict[str, float]:
-        out = {"dealer_hedge": 0.0, "cta_position": 0.0, "dip_capital_deployed": 0.0}
-        for agents in self.agent_groups.values():
-            for agent in agents:
-                for key, value in agent.state().items():
-                    out[key] = out.get(key, 0.0) + value
-        return out
+        ex = self.exchange
+        groups = np.array(ex.owner_groups)
+        pos = ex.positions
+        cash_usd = ex.cash_ticks * ex.tick_value_usd
+        hedger_puts = -self.options.book.holder_qty("hedgers")
+        return {
+            "dealer_hedge": float(pos[groups == "dealers"].sum()),
+            "cta_position": float(pos[groups == "cta"].sum()),
+            # dip buyers only buy, so what they have spent is minus their cash
+            "dip_capital_deployed": float(-cash_usd[groups == "dip_buyers"].sum()),
+            "hedger_puts": float(-hedger_puts[hedger_puts < 0].sum()),
+        }
 
     def _flows(self) -> dict[str, float]:
         pos = self.exchange.positions

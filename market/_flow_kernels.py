@@ -48,16 +48,28 @@ DONE, WATCH_HIT, NEED_RANDOMS, NEED_CAPACITY, NEED_SNAPSHOTS, NEED_NOISE_SLOTS =
     FI_SNAP_TRADES,
     FI_SIGNED_VOL_1S,
     FI_ABS_VOL_1S,
-) = range(21)
-N_FI = 21
+    FI_REFILL_T,
+    FI_REFILL_WHO,
+) = range(23)
+N_FI = 23
+NO_REFILL = np.iinfo(np.int64).max
 NO_UP_WATCH = np.iinfo(np.int64).max
 NO_DOWN_WATCH = -1
 
 # ---- float state ff[...]
-FF_VAR, FF_MID_PREV, FF_IMB, FF_ABS, FF_LOG_ACT, FF_OPEN_S, FF_CLOSE_S, FF_SECONDS_PER_NS, FF_SENTIMENT = (
-    range(9)
-)
-N_FF = 9
+(
+    FF_VAR,
+    FF_MID_PREV,
+    FF_IMB,
+    FF_ABS,
+    FF_LOG_ACT,
+    FF_OPEN_S,
+    FF_CLOSE_S,
+    FF_SECONDS_PER_NS,
+    FF_SENTIMENT,
+    FF_VALUE,
+) = range(10)
+N_FF = 10
 
 # ---- event kinds
 EV_REQUOTE, EV_NOISE_LIMIT, EV_NOISE_MARKET, EV_NOISE_CANCEL = range(4)
@@ -115,6 +127,8 @@ P_ACT_VOL = FP["activity_vol"]
 P_ACT_HL = FP["activity_halflife_s"]
 P_SNAP_S = FP["snapshot_interval_s"]
 P_SENT_HL = FP["sentiment_halflife_s"]
+P_VALUE_GAIN = FP["value_gain"]
+P_VALUE_HL = FP["value_halflife_s"]
 P_DEPTH_W = FP["depth_window_ticks"]
 
 SECONDS_PER_YEAR_OF_TRADING = 23_400.0 * 252.0
@@ -281,6 +295,8 @@ def _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, t_ns):
     fi[FI_SIGNED_VOL_1S] = 0
     fi[FI_ABS_VOL_1S] = 0
     ff[FF_SENTIMENT] *= 0.5 ** (dt / fp[P_SENT_HL])
+    lam = 0.5 ** (dt / fp[P_VALUE_HL])
+    ff[FF_VALUE] = lam * ff[FF_VALUE] + (1.0 - lam) * mid
     # log-activity: exact OU step, normal from Box-Muller
     phi = 0.5 ** (dt / fp[P_ACT_HL])
     u1 = max(u[fi[FI_RNG_POS]], 1e-300)
@@ -380,10 +396,18 @@ def _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, 
                 mm[m, si, lv, Q_QTY] = target_qty
 
 
+@njit(cache=True, inline="always")
+def _lean(sc, fi, ff, fp):
+    """Noise traders' buy bias in [-0.95, 0.95]: sentiment plus the pull of the value belief."""
+    mid = _reference_ticks(sc, fi)
+    lean = ff[FF_SENTIMENT] + fp[P_VALUE_GAIN] * (ff[FF_VALUE] - mid) / mid
+    return min(max(lean, -0.95), 0.95)
+
+
 @njit(cache=True)
-def _noise_limit(orders, levels, htab, sc, trades, rejects, fi, fp, noise, u, t_ns):
+def _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, noise, u, t_ns):
     pos = fi[FI_RNG_POS]
-    side = BUY if u[pos] < 0.5 else SELL
+    side = BUY if u[pos] < 0.5 * (1.0 + _lean(sc, fi, ff, fp)) else SELL
     k = 0
     if fp[P_NL_DEPTH_P] < 1:
         k = int(math.floor(math.log(max(u[pos + 1], 1e-300)) / math.log(1.0 - fp[P_NL_DEPTH_P])))
@@ -421,7 +445,7 @@ def _noise_limit(orders, levels, htab, sc, trades, rejects, fi, fp, noise, u, t_
 @njit(cache=True)
 def _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, u, t_ns):
     pos = fi[FI_RNG_POS]
-    side = BUY if u[pos] < 0.5 * (1.0 + ff[FF_SENTIMENT]) else SELL
+    side = BUY if u[pos] < 0.5 * (1.0 + _lean(sc, fi, ff, fp)) else SELL
     size = fp[P_NM_MIN] * max(u[pos + 1], 1e-12) ** (-1.0 / fp[P_NM_ALPHA])
     qty = int(min(math.floor(size), fp[P_NM_MAX]))
     fi[FI_RNG_POS] = pos + 2
@@ -491,7 +515,8 @@ def _draw_next_event(fi, ff, fp, u):
 
 
 @njit(cache=True)
-def _settle_new(trades, sc, fi, acct_i, acct_f):
+def settle_new(trades, sc, fi, acct_i, acct_f):
+    """Settle every trade printed since the last call into the accounts and the volume counters."""
     start = fi[FI_SETTLED]
     end = sc[K.SC_N_TRADES]
     if end > start:
@@ -508,9 +533,10 @@ def _settle_new(trades, sc, fi, acct_i, acct_f):
 def _schedule_refill(sc, fi, ff, fp, u, t_ns):
     """If the spread opened wider than the makers' width, a maker requotes after its latency.
 
-    The pending Poisson event is dropped and redrawn later, which leaves the process unchanged
-    (exponential waiting times are memoryless).
+    The refill is a separate pending event: the Poisson events keep arriving meanwhile.
     """
+    if fi[FI_REFILL_T] != NO_REFILL:
+        return
     bid = sc[K.SC_BEST_BID]
     ask = sc[K.SC_BEST_ASK]
     excess, _ = _stress(ff, fp)
@@ -519,9 +545,20 @@ def _schedule_refill(sc, fi, ff, fp, u, t_ns):
         return
     pos = fi[FI_RNG_POS]
     fi[FI_RNG_POS] = pos + 1
-    fi[FI_NEXT_T] = t_ns + max(1, int(fp[P_MM_LATENCY] / ff[FF_SECONDS_PER_NS]))
-    fi[FI_NEXT_KIND] = EV_REQUOTE
-    fi[FI_NEXT_WHO] = min(int(u[pos] * fp[P_N_MM]), int(fp[P_N_MM]) - 1)
+    fi[FI_REFILL_T] = t_ns + max(1, int(fp[P_MM_LATENCY] / ff[FF_SECONDS_PER_NS]))
+    fi[FI_REFILL_WHO] = min(int(u[pos] * fp[P_N_MM]), int(fp[P_N_MM]) - 1)
+
+
+@njit(cache=True)
+def _compact_noise(htab, fi, noise):
+    """Drop filled or cancelled orders from the noise traders' list (keeps the cancel hazard per order)."""
+    n = fi[FI_N_NOISE]
+    k = 0
+    for i in range(n):
+        if K.hash_get(htab, noise[i]) >= 0:
+            noise[k] = noise[i]
+            k += 1
+    fi[FI_N_NOISE] = k
 
 
 # ================================================================ the loop
@@ -544,7 +581,8 @@ def _run(
             if fi[FI_RNG_POS] + MAX_UNIFORMS_PER_STEP > u.shape[0]:
                 return NEED_RANDOMS
             _draw_next_event(fi, ff, fp, u)
-        t_ev = fi[FI_NEXT_T]
+        refill = fi[FI_REFILL_T] < fi[FI_NEXT_T]
+        t_ev = fi[FI_REFILL_T] if refill else fi[FI_NEXT_T]
         horizon = min(t_ev, t_end)
         while fi[FI_NEXT_SNAP] <= horizon:
             if fi[FI_N_SNAP] >= snaps.shape[0]:
@@ -552,6 +590,7 @@ def _run(
             if fi[FI_RNG_POS] + MAX_UNIFORMS_PER_STEP > u.shape[0]:
                 return NEED_RANDOMS
             _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, fi[FI_NEXT_SNAP])
+            _compact_noise(htab, fi, noise)
             fi[FI_NEXT_SNAP] += snap_ns
         if t_ev > t_end:
             fi[FI_NOW] = t_end
@@ -563,11 +602,22 @@ def _run(
         if fi[FI_N_NOISE] >= noise.shape[0]:
             return NEED_NOISE_SLOTS
         fi[FI_NOW] = t_ev
+        if refill:
+            fi[FI_REFILL_T] = NO_REFILL
+            _requote(
+                orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, fi[FI_REFILL_WHO], t_ev
+            )
+            settle_new(trades, sc, fi, acct_i, acct_f)
+            hit = check_watches(sc, fi, watches)
+            if hit >= 0:
+                fi[FI_HIT] = hit
+                return WATCH_HIT
+            continue
         kind = fi[FI_NEXT_KIND]
         if kind == EV_REQUOTE:
             _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, fi[FI_NEXT_WHO], t_ev)
         elif kind == EV_NOISE_LIMIT:
-            _noise_limit(orders, levels, htab, sc, trades, rejects, fi, fp, noise, u, t_ev)
+            _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, noise, u, t_ev)
         elif kind == EV_NOISE_MARKET:
             _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, u, t_ev)
         elif kind == EV_NOISE_CANCEL:
@@ -575,7 +625,7 @@ def _run(
         fi[FI_NEXT_T] = -1
         if kind != EV_REQUOTE and fp[P_N_MM] > 0:
             _schedule_refill(sc, fi, ff, fp, u, t_ev)
-        _settle_new(trades, sc, fi, acct_i, acct_f)
+        settle_new(trades, sc, fi, acct_i, acct_f)
         hit = check_watches(sc, fi, watches)
         if hit >= 0:
             fi[FI_HIT] = hit
@@ -606,10 +656,3 @@ def run_flow(
         borrow(acct_f),
         t_end,
     )
-
-
-@njit(cache=True)
-def after_order(trades, sc, fi, acct_i, acct_f, watches):
-    """Settle the trades of an agent's order and check the watches; return a hit index or -1."""
-    _settle_new(trades, sc, fi, acct_i, acct_f)
-    return check_watches(sc, fi, watches)

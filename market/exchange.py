@@ -112,6 +112,7 @@ class Exchange:
         for i in range(1, n_mm):
             self.register_owner(f"market_maker_{i}", "background")
         noise = self.register_owner("noise_traders", "background")
+        self._carry_owner = -1
 
         self._fi = np.zeros(F.N_FI, dtype=np.int64)
         self._fi[F.FI_NEXT_T] = -1
@@ -122,15 +123,19 @@ class Exchange:
         self._fi[F.FI_REF_TICKS] = ref_ticks
         self._fi[F.FI_MIN_UP_WATCH] = F.NO_UP_WATCH
         self._fi[F.FI_MAX_DOWN_WATCH] = F.NO_DOWN_WATCH
+        self._fi[F.FI_REFILL_T] = F.NO_REFILL
         self._ff = np.zeros(F.N_FF, dtype=np.float64)
         self._ff[F.FF_SECONDS_PER_NS] = 1.0 / NS_PER_S
         self._ff[F.FF_OPEN_S] = -m.session_start_s  # exchange-clock second of 09:30
         self._ff[F.FF_CLOSE_S] = 23_400.0
         self._ff[F.FF_ABS] = 0.0
+        self._ff[F.FF_VALUE] = float(ref_ticks)
         self._mm = np.full((max(n_mm, 1), 2, self.flow.mm_levels, 3), -1, dtype=np.int64)
         self._noise = np.zeros(4096, dtype=np.int64)
         self._watches = np.zeros((0, 3), dtype=np.int64)
         self._watch_owner: list[int] = []
+        self._n_watches = 0
+        self._free_watches: list[int] = []
         self._pending_hits: list[int] = []
         n_snap = int((m.session_end_s - m.session_start_s) / self.flow.snapshot_interval_s) + 8
         self._snaps = np.zeros((n_snap, F.N_SNAP_FIELDS), dtype=np.int64)
@@ -143,6 +148,22 @@ class Exchange:
         self._acct_i = np.vstack([self._acct_i, np.zeros((1, F.N_ACCT_I), dtype=np.int64)])
         self._acct_f = np.vstack([self._acct_f, np.zeros((1, F.N_ACCT_F), dtype=np.float64)])
         return len(self._owner_names) - 1
+
+    def set_initial_position(self, owner: int, qty: int, price_points: float) -> None:
+        """Give ``owner`` a position carried from the previous day, bought at ``price_points``.
+
+        The contracts come from the ``carried_positions`` account (background group), so positions
+        and cash still sum to zero across all owners. Call before the session starts.
+        """
+        if self.now_ns != 0:
+            raise RuntimeError("set_initial_position: only before the session starts")
+        if self._carry_owner < 0:
+            self._carry_owner = self.register_owner("carried_positions", "background")
+        price_ticks = int(round(price_points / self.tick))
+        for who, signed in ((owner, qty), (self._carry_owner, -qty)):
+            self._acct_i[who, F.A_POSITION] += signed
+            self._acct_i[who, F.A_CASH_TICKS] -= signed * price_ticks
+            self._acct_f[who, F.AF_AVG_PRICE] = price_ticks if self._acct_i[who, F.A_POSITION] else 0.0
 
     @property
     def n_owners(self) -> int:
@@ -199,6 +220,7 @@ class Exchange:
 
     def advance_to(self, t_s: float) -> WatchHit | None:
         """Run the background market until ``t_s`` (seconds from the open) or the first watch crossing."""
+        self._collect_hits()
         if self._pending_hits:
             return self._hit(self._pending_hits.pop(0))
         t_end = self.to_ns(t_s)
@@ -259,11 +281,8 @@ class Exchange:
             oid = self.new_oid()
         n0 = self.book.n_trades
         reason = self.book.submit(self.now_ns, kind, side, price_ticks, trigger_ticks, qty, oid, owner)
-        hit = F.after_order(
-            self.book._trades, self.book._sc, self._fi, self._acct_i, self._acct_f, self._watches
-        )
-        if hit >= 0:
-            self._pending_hits.append(int(hit))
+        F.settle_new(self.book._trades, self.book._sc, self._fi, self._acct_i, self._acct_f)
+        self._collect_hits()
         rows = self.book.trade_rows(n0)
         mine = rows[(rows[:, K.T_TAKER_OID] == oid)] if len(rows) else rows
         filled = int(mine[:, K.T_QTY].sum()) if len(mine) else 0
@@ -272,22 +291,44 @@ class Exchange:
 
     # ------------------------------------------------------------------ watches
     def add_watch(self, owner: int, level_ticks: int, direction: int) -> int:
-        """Watch the last trade price: fire once when it is >= level (direction +1) or <= level (-1)."""
+        """Watch the last trade price: fire once when it is >= level (direction +1) or <= level (-1).
+
+        Returns the watch id (ids of finished watches are reused).
+        """
         if direction not in (1, -1):
             raise ValueError(f"direction = {direction}: must be +1 (up) or -1 (down)")
-        self._watches = np.vstack(
-            [self._watches, np.array([[int(level_ticks), direction, 1]], dtype=np.int64)]
-        )
-        self._watch_owner.append(owner)
+        if self._free_watches:
+            wid = self._free_watches.pop()
+        else:
+            wid = self._n_watches
+            self._n_watches += 1
+            if wid >= len(self._watches):
+                grown = np.zeros((max(16, 2 * len(self._watches)), 3), dtype=np.int64)
+                grown[: len(self._watches)] = self._watches
+                self._watches = grown
+                self._watch_owner.extend([-1] * (len(grown) - len(self._watch_owner)))
+        self._watches[wid] = (int(level_ticks), direction, 1)
+        self._watch_owner[wid] = owner
         F.refresh_watch_bounds(self._fi, self._watches)
-        return len(self._watch_owner) - 1
+        return wid
 
     def remove_watch(self, watch_id: int) -> None:
-        """Deactivate a watch (no effect if it already fired)."""
-        self._watches[watch_id, F.W_ACTIVE] = 0
-        F.refresh_watch_bounds(self._fi, self._watches)
+        """Deactivate a watch and free its id (no effect if it already fired and was reported)."""
+        if self._watches[watch_id, F.W_ACTIVE] == 1:
+            self._watches[watch_id, F.W_ACTIVE] = 0
+            self._free_watches.append(watch_id)
+            F.refresh_watch_bounds(self._fi, self._watches)
+
+    def _collect_hits(self) -> None:
+        """Queue every watch the last trade price has reached (one order can cross several)."""
+        while True:
+            w = F.check_watches(self.book._sc, self._fi, self._watches)
+            if w < 0:
+                return
+            self._pending_hits.append(int(w))
 
     def _hit(self, w: int) -> WatchHit:
+        self._free_watches.append(w)
         return WatchHit(
             watch_id=w,
             owner=self._watch_owner[w],
@@ -319,6 +360,16 @@ class Exchange:
         value = float(np.clip(self._ff[F.FF_SENTIMENT] + delta, -1.0, 1.0))
         self._ff[F.FF_SENTIMENT] = value
         return value
+
+    def shift_value(self, pct: float) -> float:
+        """Shift the value traders' belief by ``pct`` percent; return the new value (index points)."""
+        self._ff[F.FF_VALUE] *= 1.0 + pct / 100.0
+        return self.value_points
+
+    @property
+    def value_points(self) -> float:
+        """The value traders' current belief (index points)."""
+        return float(self._ff[F.FF_VALUE]) * self.tick
 
     @property
     def sentiment(self) -> float:

@@ -10,6 +10,12 @@ place orders relative to the current touch, so prices move only through the orde
 Market makers withdraw in stress: the size they show falls and their quotes widen as short-term
 realized volatility rises above ``mm_calm_vol_ann`` and as market-order flow turns one-sided
 (``mm_withdraw_vol``, ``mm_withdraw_imbalance``, ``mm_widen_ticks``); they return as it calms.
+Noise orders (market and limit) lean toward a value belief: P(buy) = (1 + lean) / 2 with lean =
+sentiment + value_gain * (value - mid) / mid (clipped), where the value adapts to the mid with
+``value_halflife_s``. That is the market's elastic supply: a persistent one-sided flow from the
+agents moves the price until the value traders' counter-flow matches it, instead of exhausting the
+market makers. News may shift the value belief or the sentiment
+(``Exchange.shift_value``/``shift_sentiment``), never a price.
 Noise-trader activity follows an intraday U shape times a slow log-normal activity factor
 (Ornstein-Uhlenbeck), which gives volatility clustering.
 """
@@ -31,7 +37,7 @@ class FlowParams:
 
     # ---- market makers
     n_market_makers: int = _f(6, "number of market makers (each an account)", ge=0, le=64)
-    mm_requote_rate_per_s: float = _f(1.5, "requotes per second per market maker (Poisson)", gt=0)
+    mm_requote_rate_per_s: float = _f(2.0, "requotes per second per market maker (Poisson)", gt=0)
     mm_levels: int = _f(5, "price levels quoted per side per market maker", ge=1, le=16)
     mm_level_step_ticks: int = _f(1, "ticks between a market maker's successive levels", ge=1)
     mm_size_qty: float = _f(4.0, "contracts per level at the touch, in calm conditions", gt=0)
@@ -70,6 +76,12 @@ class FlowParams:
     preopen_activity: float = _f(0.35, "activity before 09:30 (pre-market session)", ge=0)
     activity_vol: float = _f(0.45, "stationary std of log activity (OU)", ge=0)
     activity_halflife_s: float = _f(900.0, "half-life of log activity (seconds)", gt=0)
+
+    # ---- value traders: elastic liquidity around a slowly adapting value belief
+    value_gain: float = _f(
+        10.0, "market-order buy bias per unit of (value - mid) / mid: 10 = +0.1 at a 1% discount", ge=0
+    )
+    value_halflife_s: float = _f(7200.0, "half-life of the value belief's drift toward the mid (s)", gt=0)
 
     # ---- beliefs (set by news through Exchange.shift_sentiment, never a price)
     sentiment_halflife_s: float = _f(

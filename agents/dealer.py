@@ -1,0 +1,90 @@
+"""Option dealers: hold their share of the dealer option book and delta-hedge it with futures.
+
+A dealer's hedge target is its share of ``-delta`` of the dealer book, recomputed from live greeks
+at the current futures price, implied vols and clock, so gamma (spot), vanna (IV) and charm (time)
+flows come out of the maths. It re-hedges on its own schedule and, between wake-ups, when the price
+moves far enough that the gap would exceed its band (a price watch), trading at market in clips.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from agents.base import TraderAgent
+
+MIN_WATCH_MOVE = 0.001  # 0.1% (about 6.6 index points): dealers do not chase every tick
+
+
+@dataclass(frozen=True, slots=True)
+class DealerParams:
+    """One dealer's parameters (drawn per agent from the scenario's ``[dealers]`` table)."""
+
+    share: float  # fraction of the dealer option book it hedges
+    hedge_interval_s: float  # mean time between scheduled re-hedges (exponential)
+    band_contracts: float  # no trade while |target - position| is below this
+    max_clip_contracts: int  # largest single futures order
+    hedge_fraction: float  # fraction of the gap closed per re-hedge
+    hedging: bool  # False: holds the options, never hedges
+
+
+class OptionDealer(TraderAgent):
+    """Delta-hedges its share of the dealers' options with futures."""
+
+    group = "dealers"
+
+    def __init__(self, model, name: str, params: DealerParams):
+        super().__init__(model, name)
+        self.params = params
+        self._watch_ids: list[int] = []
+        self.last_target = 0.0
+        if params.hedging:
+            self.wake_in(self._interval(), self.scheduled_hedge)
+
+    def _interval(self) -> float:
+        return float(self.rng.exponential(self.params.hedge_interval_s))
+
+    def target_contracts(self) -> tuple[float, float]:
+        """(hedge target in futures contracts, |gamma| in contracts per point), both for this share."""
+        x = self.model.options.exposures(self.price_points, self.now_s)
+        return self.params.share * x.hedge_target_es, abs(self.params.share * x.gamma_es_per_point)
+
+    def scheduled_hedge(self) -> None:
+        """Wake-up: re-hedge, then sleep until the next scheduled time."""
+        self.hedge()
+        self.wake_in(self._interval(), self.scheduled_hedge)
+
+    def on_price(self, hit) -> None:
+        """A price watch fired: the gap may exceed the band, re-hedge now."""
+        self.hedge()
+
+    def follow_up(self) -> None:
+        """Continue working a gap larger than one clip."""
+        self.hedge()
+
+    def hedge(self) -> None:
+        """Trade toward the target if the gap exceeds the band; re-arm the price watches."""
+        p = self.params
+        target, gamma = self.target_contracts()
+        self.last_target = target
+        gap = target - self.position
+        if abs(gap) > p.band_contracts:
+            qty = int(math.copysign(min(abs(gap) * p.hedge_fraction, p.max_clip_contracts), gap))
+            self.trade_market(qty)
+            if abs(target - self.position) > p.band_contracts:
+                self.wake_in(float(self.rng.uniform(5.0, 20.0)), self.follow_up)
+        self._arm_watches(gamma)
+
+    def _arm_watches(self, gamma_per_point: float) -> None:
+        for wid in self._watch_ids:
+            self.model.unwatch(wid)
+        self._watch_ids = []
+        if gamma_per_point <= 0:
+            return
+        # the move that opens a gap of one band, but at least MIN_WATCH_MOVE of the price
+        distance = max(self.params.band_contracts / gamma_per_point, MIN_WATCH_MOVE * self.last_points)
+        last = self.last_points
+        self._watch_ids = [
+            self.watch(last + distance, +1, self.on_price),
+            self.watch(last - distance, -1, self.on_price),
+        ]

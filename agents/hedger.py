@@ -1,0 +1,86 @@
+"""Put-buying hedgers: customers who buy index puts from the dealers, and sell them back at a profit.
+
+Before a scheduled event resolves they buy puts on every decision (pushing the dealers' quoted IV
+up through the demand term); after it their demand fades to ``post_event_qty``. In a sell-off past
+``panic_drawdown_pct`` from the day's high they buy more (``panic_qty``). A put bought earlier is
+sold back once it is worth ``monetize_gain_pct`` more than was paid (monetizing the hedge).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents.base import TraderAgent
+from market.options_desk import snap_strike
+
+
+@dataclass(frozen=True, slots=True)
+class HedgerParams:
+    """One hedger's parameters (drawn per agent from the scenario's ``[hedgers]`` table)."""
+
+    decision_interval_s: float
+    pre_event_qty: int
+    post_event_qty: int
+    panic_drawdown_pct: float
+    panic_qty: int
+    monetize_gain_pct: float
+    strike_pct: float
+    expiry_day: int
+
+
+@dataclass
+class _Lot:
+    strike: float
+    expiry_day: int
+    qty: int
+    paid_points: float
+
+
+class PutBuyingHedger(TraderAgent):
+    """Buys SPX puts from the dealers through the options desk."""
+
+    group = "hedgers"
+
+    def __init__(self, model, name: str, params: HedgerParams):
+        super().__init__(model, name)
+        self.params = params
+        self.lots: list[_Lot] = []
+        self.puts_bought = 0
+        self.puts_sold = 0
+        self.wake_in(self._interval(), self.decide)
+
+    def _interval(self) -> float:
+        return float(self.rng.exponential(self.params.decision_interval_s))
+
+    def decide(self) -> None:
+        """Buy puts according to the phase of the day, monetize winners, sleep."""
+        p = self.params
+        desk = self.model.options
+        F = self.price_points
+        t = self.now_s
+        self._monetize(F, t)
+        if desk.surface.events:
+            qty = p.pre_event_qty
+        elif self.model.drawdown_pct() >= p.panic_drawdown_pct:
+            qty = p.panic_qty
+        else:
+            qty = p.post_event_qty
+        if qty > 0:
+            strike = snap_strike(F * p.strike_pct / 100.0)
+            trade = desk.trade("hedgers", strike, p.expiry_day, False, qty, F, t)
+            self.lots.append(_Lot(strike, p.expiry_day, qty, trade.price_points))
+            self.puts_bought += qty
+        self.wake_in(self._interval(), self.decide)
+
+    def _monetize(self, F: float, t: float) -> None:
+        desk = self.model.options
+        keep = []
+        for lot in self.lots:
+            iv = desk.quote_iv(lot.strike, lot.expiry_day, F, t, customer_buys=False)
+            value = desk.price(lot.strike, lot.expiry_day, False, F, t, iv)
+            if value >= lot.paid_points * (1.0 + self.params.monetize_gain_pct / 100.0):
+                desk.trade("hedgers", lot.strike, lot.expiry_day, False, -lot.qty, F, t)
+                self.puts_sold += lot.qty
+            else:
+                keep.append(lot)
+        self.lots = keep
