@@ -199,6 +199,7 @@ def run_attribution(
     confidence: float = 0.95,
     metrics: Sequence[str] = METRICS,
     scheduler_timeout_s: float = 4.0,
+    validate: Callable[[str, tuple[str, ...]], object] | None | str = "auto",
 ) -> pd.DataFrame:
     """Run the baseline and one knockout per agent class over the same seeds; attribute the move.
 
@@ -217,6 +218,7 @@ def run_attribution(
         confidence: Two-sided confidence level of the intervals, in (0, 1).
         metrics: Summary metrics to attribute.
         scheduler_timeout_s: How long to try to reach the scheduler, in seconds.
+        validate: Up-front check of each configuration (see :func:`experiments.sweep.run_sweep`).
 
     Returns:
         The attribution table (see :func:`attribution_table`), also written to
@@ -247,6 +249,7 @@ def run_attribution(
         retry_errors=retry_errors,
         design=design,
         scheduler_timeout_s=scheduler_timeout_s,
+        validate=validate,
     )
     table = attribution_table(runs, classes, metrics, confidence)
     table.attrs["n_skipped"] = runs.attrs.get("n_skipped", 0)

@@ -427,6 +427,33 @@ def _lock(out_dir: Path) -> Any:
     return fh
 
 
+def _validate_points(spec: Mapping[str, Any], validate: Callable[..., object] | None | str) -> None:
+    """Load the scenario with each point's overrides in this process; raise SweepConfigError on failure."""
+    if validate == "auto":
+        if spec["runner"] != DEFAULT_RUNNER:
+            return
+        from experiments.config import load_scenario
+
+        validate = load_scenario
+    if validate is None:
+        return
+    if not callable(validate):
+        raise SweepConfigError(f"validate must be a callable, 'auto' or None, got {validate!r}")
+    scenario, base = spec["run_scenario"], tuple(spec["overrides"])
+    try:
+        validate(scenario, base)
+    except Exception as exc:  # noqa: BLE001 - any failure to load is bad input
+        raise SweepConfigError(f"{exc}") from None
+    for i, point in enumerate(spec["points"]):
+        if not point:
+            continue
+        point_ovr = tuple(f"{k}={format_value(v)}" for k, v in sorted(point.items()))
+        try:
+            validate(scenario, base + point_ovr)
+        except Exception as exc:  # noqa: BLE001
+            raise SweepConfigError(f"point {i} ({', '.join(point_ovr)}): {exc}") from None
+
+
 def _check_out_dir(out_dir: Path, spec: Mapping[str, Any]) -> bool:
     """Return True if ``out_dir`` already holds this sweep; raise if it holds something else."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -793,6 +820,7 @@ def run_sweep(
     retry_errors: bool = False,
     design: Mapping[str, Any] | None = None,
     scheduler_timeout_s: float = 4.0,
+    validate: Callable[[str, tuple[str, ...]], object] | None | str = "auto",
 ) -> pd.DataFrame:
     """Run every (point, seed) of a sweep, resumably, and return the runs table.
 
@@ -812,6 +840,10 @@ def run_sweep(
         retry_errors: Re-run runs whose record says ``error``.
         design: Free-form description of how the points were made (stored in ``sweep.json``).
         scheduler_timeout_s: How long to try to reach the scheduler, in seconds.
+        validate: Called as ``validate(scenario, overrides)`` once per point before anything runs; an
+            exception there is bad input (a typo in a key, a value out of bounds). ``"auto"``: the
+            scenario loader ``experiments.config.load_scenario`` when ``runner`` is the default
+            runner (about 5 ms per point), else no check; None: no check.
 
     Returns:
         The runs table, also written to ``out_dir/runs.parquet``: ``run_id``, ``point`` (index into
@@ -827,6 +859,7 @@ def run_sweep(
     n_workers = _check_workers(workers, scheduler)
     runner_name = _runner_name(runner)
     spec = _build_spec(scenario, points, seeds, overrides, runner_name, design)
+    _validate_points(spec, validate)
     resuming = _check_out_dir(out, spec)
     records_dir = out / RECORDS_DIR
     tasks = _tasks(spec, out, keep_series)

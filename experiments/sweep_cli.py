@@ -292,7 +292,11 @@ def cmd_attribute(args: argparse.Namespace) -> int:
         for m in metrics:
             r = rows[rows["metric"] == m].iloc[0]
             cells.append(f"{r['mean']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] ({r['n']})")
-        print("  " + f"{cls:<12}" + "".join(f"{c:>34}" for c in cells))
+        inert = bool(
+            (rows["n"] > 0).all() and (rows["mean"] == 0).all() and (rows["std"].fillna(0) == 0).all()
+        )
+        note = "   (switching it off changed nothing: is the class enabled in the scenario?)" if inert else ""
+        print("  " + f"{cls:<12}" + "".join(f"{c:>34}" for c in cells) + note)
     print(f"  -> {out / 'attribution.parquet'} (and .csv)")
     return code
 

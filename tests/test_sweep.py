@@ -244,6 +244,42 @@ def test_bad_arguments_raise_before_writing(tmp_path, kwargs, message):
     assert not out.exists()
 
 
+def test_points_are_validated_before_anything_runs(tmp_path, calls):
+    def check(scenario, overrides):
+        for text in overrides:
+            if text.startswith("x=-"):
+                raise ValueError(f"{text}: must be >= 0")
+
+    out = tmp_path / "never"
+    with pytest.raises(SweepConfigError, match=r"point 1 \(x=-1\): x=-1: must be >= 0"):
+        run_sweep(
+            "calm",
+            [{"x": 1}, {"x": -1}],
+            SEEDS,
+            out,
+            workers=1,
+            runner=RUNNER,
+            progress=False,
+            validate=check,
+        )
+    assert not out.exists() and not read_calls(calls)
+
+
+def test_validation_with_the_scenario_loader(tmp_path):
+    from experiments.config import load_scenario
+
+    out = tmp_path / "never"
+    kw = dict(workers=1, runner=RUNNER, progress=False, validate=load_scenario)
+    with pytest.raises(SweepConfigError, match="unknown key 'nosuch'"):
+        run_sweep("calm", [{"nosuch.key": 1}], SEEDS, out, **kw)
+    with pytest.raises(SweepConfigError, match="dip_buyers.enabled = 3"):
+        run_sweep("calm", grid(["dip_buyers.enabled=true,3"]), SEEDS, out, **kw)
+    with pytest.raises(SweepConfigError, match="unknown scenario"):
+        run_sweep("no_such_scenario", [{}], SEEDS, out, **kw)
+    assert not out.exists()
+    assert len(run_sweep("calm", grid(["dip_buyers.enabled=true,false"]), SEEDS[:1], out, **kw)) == 2
+
+
 def test_unreachable_scheduler_fails_fast_and_writes_nothing(tmp_path):
     out = tmp_path / "never"
     t0 = time.perf_counter()
