@@ -1,0 +1,523 @@
+"""Helpers for the interactive page (``experiments/viz_app.py``) and the notebooks.
+
+Nothing here imports Solara: the model wrapper and the live charts are plain Python and matplotlib,
+so notebooks and tests use them without the browser stack.
+
+* :func:`positioning_overrides` and :func:`knob_overrides` turn the page's knobs into ``--set``
+  style overrides (``options.positions[i].customer_qty=...``), so a sweep can use them too.
+* :class:`CascadeVizModel` is :class:`~experiments.model.CascadeModel` built from keyword
+  parameters (what Mesa's ``SolaraViz`` needs to re-create a model on *Reset*), with the reference
+  levels the charts draw and the wall time of every step.
+* :func:`price_figure`, :func:`dealer_figure`, :func:`cta_figure`, :func:`iv_figure` draw the live
+  charts from the model's time series so far; each returns a :class:`~matplotlib.figure.Figure`.
+
+Units as everywhere: prices in index points, ``t`` in seconds from the 09:30 ET open, futures in
+contracts, dealer gamma in $ per 1% move, implied vol annualized (shown in vol points).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib import rc_context, ticker
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from experiments.config import ScenarioConfig, load_scenario
+from experiments.model import CascadeModel
+from experiments.plots import CLASS_COLORS, clock_label
+from market.exposures import gamma_flip, gex_profile
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "CascadeVizModel",
+    "Levels",
+    "cta_figure",
+    "dealer_figure",
+    "figure_bytes",
+    "flows_figure",
+    "format_usd",
+    "iv_figure",
+    "knob_overrides",
+    "parse_usd",
+    "positioning_overrides",
+    "price_figure",
+    "viz_scenario",
+]
+
+DEFAULT_SCENARIO = "nov20_2025"
+"""Scenario of the page when ``CASCADE_VIZ_SCENARIO`` is not set."""
+CHART_SIZE_IN = (5.4, 4.4)
+"""Size of one live chart (inches): at :data:`CHART_DPI` about 490 x 400 pixels, the shape of a cell of
+``SolaraViz``'s grid (half the page wide, 390 pixels high)."""
+CHART_DPI = 90
+_USD_UNITS = {"": 1.0, "k": 1e3, "m": 1e6, "mn": 1e6, "b": 1e9, "bn": 1e9}
+_USD = re.compile(r"\$?\s*([-+]?[0-9][0-9_,]*\.?[0-9]*(?:e[-+]?[0-9]+)?)\s*(k|mn|m|bn|b)?", re.IGNORECASE)
+
+
+def viz_scenario() -> str:
+    """The page's scenario: ``$CASCADE_VIZ_SCENARIO`` (a shipped name or a TOML path), else nov20_2025."""
+    return os.environ.get("CASCADE_VIZ_SCENARIO", "").strip() or DEFAULT_SCENARIO
+
+
+# ----------------------------------------------------------------------------------- overrides
+
+
+def positioning_overrides(config: ScenarioConfig, scale: float) -> list[str]:
+    """Overrides that multiply every option position's ``customer_qty`` by ``scale``.
+
+    ``scale = 1`` keeps the scenario's positioning, ``0`` removes the open interest, and a negative
+    scale flips every position: customers short what they were long, so dealers who were short
+    gamma become long gamma. Quantities are rounded to whole contracts.
+
+    Args:
+        config: The scenario whose ``[[options.positions]]`` are scaled.
+        scale: Multiplier of ``customer_qty``.
+
+    Returns:
+        One ``options.positions[i].customer_qty=N`` string per position (empty for no positions).
+    """
+    if not math.isfinite(scale):
+        raise ValueError(f"positioning scale must be finite, got {scale!r}")
+    return [
+        f"options.positions[{i}].customer_qty={int(round(block.customer_qty * scale))}"
+        for i, block in enumerate(config.options.positions)
+    ]
+
+
+def knob_overrides(
+    config: ScenarioConfig,
+    *,
+    dip_capital_usd: float | None = None,
+    dealer_scale: float = 1.0,
+    cta_capital_usd: float | None = None,
+) -> list[str]:
+    """The page's knobs as ``dotted.key=value`` overrides of ``config`` (None keeps the scenario's value).
+
+    Args:
+        config: The scenario as shipped.
+        dip_capital_usd: Total dip-buying capital ($), ``dip_buyers.capital_usd``.
+        dealer_scale: Multiplier of every option position (see :func:`positioning_overrides`).
+        cta_capital_usd: Total CTA risk capital ($), ``cta.capital_usd``.
+
+    Returns:
+        Override strings for :func:`experiments.config.load_scenario` or a sweep.
+    """
+    out: list[str] = []
+    if dip_capital_usd is not None:
+        out.append(f"dip_buyers.capital_usd={float(dip_capital_usd)!r}")
+    if cta_capital_usd is not None:
+        out.append(f"cta.capital_usd={float(cta_capital_usd)!r}")
+    if float(dealer_scale) != 1.0:
+        out.extend(positioning_overrides(config, float(dealer_scale)))
+    return out
+
+
+def parse_usd(value: float | int | str) -> float:
+    """A dollar amount from a number or text such as ``3e8``, ``300m``, ``$1.5bn``, ``2,000,000``.
+
+    Raises:
+        ValueError: For text that is not an amount, or a negative or non-finite one.
+    """
+    if isinstance(value, int | float):
+        out = float(value)
+    else:
+        match = _USD.fullmatch(str(value).strip())
+        if match is None:
+            raise ValueError(f"not a dollar amount: {value!r} (examples: 3e8, 300m, 1.5bn)")
+        out = (
+            float(match.group(1).replace(",", "").replace("_", ""))
+            * _USD_UNITS[(match.group(2) or "").lower()]
+        )
+    if not math.isfinite(out) or out < 0:
+        raise ValueError(f"a dollar amount must be finite and >= 0, got {value!r}")
+    return out
+
+
+def format_usd(value: float) -> str:
+    """``300m``, ``1.5bn``, ``250k``: how the page writes a dollar amount (``parse_usd`` reads it back)."""
+    for unit, div in (("bn", 1e9), ("m", 1e6), ("k", 1e3)):
+        if abs(value) >= div:
+            return f"{value / div:g}{unit}"
+    return f"{value:g}"
+
+
+# --------------------------------------------------------------------------------------- model
+
+
+@dataclass
+class Levels:
+    """Reference levels the charts draw (index points; event times in seconds from the open)."""
+
+    prev_close: float
+    supports: tuple[float, ...] = ()
+    cta_triggers: tuple[float, ...] = ()
+    gamma_flip: float | None = None
+    events: list[tuple[float, str]] = field(default_factory=list)
+
+
+class CascadeVizModel(CascadeModel):
+    """A :class:`CascadeModel` made from keyword parameters, stepping ``step_s`` simulated seconds.
+
+    Args:
+        scenario: Shipped scenario name or TOML path (default: :func:`viz_scenario`).
+        seed: Random seed.
+        dip_capital_usd: Total dip-buying capital ($); None keeps the scenario's.
+        dealer_scale: Multiplier of every option position's ``customer_qty``; negative flips the
+            dealers to long gamma.
+        cta_capital_usd: Total CTA capital ($); None keeps the scenario's.
+        step_s: Simulated seconds per :meth:`step` (default: the scenario's sampling interval, 30 s).
+            The series keep one row per sampling interval; shorter steps only refresh more often.
+        overrides: Further ``dotted.key=value`` overrides.
+    """
+
+    def __init__(
+        self,
+        scenario: str | None = None,
+        seed: int | str = 0,
+        dip_capital_usd: float | str | None = None,
+        dealer_scale: float = 1.0,
+        cta_capital_usd: float | str | None = None,
+        step_s: float | None = None,
+        overrides: Sequence[str] = (),
+    ):
+        scenario = scenario or viz_scenario()
+        base = load_scenario(scenario)
+        dip = None if dip_capital_usd in (None, "") else parse_usd(dip_capital_usd)
+        cta = None if cta_capital_usd in (None, "") else parse_usd(cta_capital_usd)
+        knobs = knob_overrides(
+            base, dip_capital_usd=dip, dealer_scale=float(dealer_scale), cta_capital_usd=cta
+        )
+        config = load_scenario(scenario, [*knobs, *overrides]) if knobs or overrides else base
+        seed = int(str(seed).strip())
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        super().__init__(config, seed)
+        self.scenario = str(scenario)
+        self.overrides = tuple(knobs) + tuple(overrides)
+        self.dealer_scale = float(dealer_scale)
+        self.step_s = float(step_s) if step_s else float(config.sample_interval_s)
+        if not self.step_s > 0:
+            raise ValueError(f"step_s must be > 0, got {step_s!r}")
+        self.step_wall_s: list[float] = []
+        self.levels = self._levels()
+        self._series: tuple[int, pd.DataFrame] = (-1, pd.DataFrame())
+
+    def series(self) -> pd.DataFrame:
+        """:meth:`timeseries`, rebuilt only when a sample was added (the charts share one frame)."""
+        if self._series[0] != len(self.rows):
+            self._series = (len(self.rows), self.timeseries())
+        return self._series[1]
+
+    def _levels(self) -> Levels:
+        cfg = self.config
+        triggers = sorted({round(x, 2) for a in self.agent_groups.get("cta", []) for x in a.trigger_levels()})
+        flip = None
+        desk = self.options
+        if len(desk.book):
+            grid = np.linspace(cfg.prev_close_points * 0.94, cfg.prev_close_points * 1.04, 201)
+            gex = gex_profile(desk.book, desk.surface, grid, desk.surface.t_seconds, desk.rate_cc)
+            flip = gamma_flip(grid, gex, near=cfg.prev_close_points)
+        events = [(float(m["t"]), str(m["label"])) for m in self.markers]
+        return Levels(cfg.prev_close_points, tuple(cfg.levels.supports), tuple(triggers), flip, events)
+
+    def step(self) -> None:
+        """Advance ``step_s`` simulated seconds (at most to the session end); record the wall time."""
+        t0 = perf_counter()
+        self.advance_until(min(self.now_s + self.step_s, self.config.market.session_end_s))
+        self.step_wall_s.append(perf_counter() - t0)
+
+    @property
+    def t_range(self) -> tuple[float, float]:
+        """The session, seconds from the open: the charts' fixed x range."""
+        m = self.config.market
+        return float(m.session_start_s), float(m.session_end_s)
+
+    def status(self) -> dict[str, Any]:
+        """The state now: clock (HH:MM ET), mid, change vs prev close (%), drawdown from high (%)."""
+        mid = self.exchange.mid_points()
+        prev = self.config.prev_close_points
+        return {
+            "clock": clock_label(self.now_s),
+            "t_s": self.now_s,
+            "mid": mid,
+            "change_pct": 100.0 * (mid / prev - 1.0),
+            "drawdown_pct": self.drawdown_pct(),
+            "steps": self.steps,
+            "running": bool(self.running),
+        }
+
+    def describe(self) -> str:
+        """One line with what this run is: scenario, seed and the knobs' values."""
+        c = self.config
+        dip = format_usd(c.dip_buyers.capital_usd)
+        return (
+            f"{self.scenario} · seed {self.seed_value} · dip-buy capital ${dip}"
+            f" · dealer positioning x{self.dealer_scale:g} · CTA capital ${format_usd(c.cta.capital_usd)}"
+            f" · {self.step_s:g} s per step"
+        )
+
+
+# -------------------------------------------------------------------------------------- charts
+
+
+def _figure(twin: bool = False) -> Figure:
+    # Fixed margins instead of a layout engine: constrained layout doubles the cost of a redraw.
+    fig = Figure(figsize=CHART_SIZE_IN, dpi=CHART_DPI)
+    fig.subplots_adjust(left=0.15, right=0.86 if twin else 0.97, bottom=0.08, top=0.92)
+    return fig
+
+
+def figure_bytes(fig: Figure, fmt: str = "svg") -> bytes:
+    """The figure as ``svg`` (text kept as text: the fastest to draw, about 0.05 s a chart) or ``png``."""
+    buf = io.BytesIO()
+    with rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buf, format=fmt)
+    return buf.getvalue()
+
+
+def _time_axis(ax: Axes, t_range: tuple[float, float]) -> None:
+    ax.set_xlim(*t_range)
+    span = t_range[1] - t_range[0]
+    step = 3600.0 if span > 4 * 3600 else 1800.0 if span > 7200 else 600.0
+    ax.xaxis.set_major_locator(ticker.MultipleLocator(step))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(clock_label))
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.25)
+
+
+def _events(ax: Axes, levels: Levels | None, t_range: tuple[float, float], labels: bool) -> None:
+    if levels is None:
+        return
+    for i, (t, label) in enumerate(levels.events):
+        if t_range[0] <= t <= t_range[1]:
+            ax.axvline(t, color="0.45", lw=0.8, ls=":", zorder=0)
+            if labels:
+                ax.annotate(
+                    label,
+                    (t, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(2, -3 - 9 * (i % 3)),
+                    textcoords="offset points",
+                    fontsize=6.5,
+                    color="0.35",
+                    va="top",
+                )
+
+
+def _empty(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.5", fontsize=9)
+
+
+def _col(ts: pd.DataFrame, name: str) -> np.ndarray | None:
+    if name not in ts.columns or ts.empty:
+        return None
+    return ts[name].to_numpy(dtype=float)
+
+
+def price_figure(
+    ts: pd.DataFrame,
+    levels: Levels | None = None,
+    t_range: tuple[float, float] = (-5400.0, 23400.0),
+    status: Mapping[str, Any] | None = None,
+) -> Figure:
+    """Mid price so far with the previous close, supports, CTA triggers, gamma flip and news events.
+
+    Args:
+        ts: The model's time series so far (columns ``t``, ``mid``).
+        levels: Reference levels (see :class:`Levels`); None draws the price alone.
+        t_range: x range (seconds from the open), fixed so the line grows left to right.
+        status: Optional :meth:`CascadeVizModel.status` for the title.
+
+    Returns:
+        The figure.
+    """
+    fig = _figure()
+    ax = fig.subplots()
+    _time_axis(ax, t_range)
+    mid = _col(ts, "mid")
+    ref = levels.prev_close if levels is not None else None
+    if mid is None:
+        _empty(ax, "no samples yet: press Step or Play")
+        lo, hi = (ref * 0.98, ref * 1.02) if ref else (0.0, 1.0)
+    else:
+        ax.plot(ts["t"], mid, color="black", lw=1.2, zorder=3)
+        ax.plot(ts["t"].iloc[-1], mid[-1], "o", color="black", ms=4, zorder=4)
+        finite = mid[np.isfinite(mid)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (ref or 0.0, ref or 1.0)
+        if ref:
+            lo, hi = min(lo, ref), max(hi, ref)
+        pad = max(0.08 * (hi - lo), 0.002 * (ref or hi or 1.0))
+        lo, hi = lo - pad, hi + pad
+    ax.set_ylim(lo, hi)
+    if levels is not None:
+        ax.axhline(levels.prev_close, color="0.35", ls="--", lw=1.0, label="prev close")
+        shown = [s for s in levels.supports if lo <= s <= hi]
+        for i, s in enumerate(shown):
+            ax.axhline(s, color="#2ca02c", ls=":", lw=1.5, label="support" if i == 0 else None)
+        trig = [x for x in levels.cta_triggers if lo <= x <= hi]
+        for i, x in enumerate(trig):
+            ax.axhline(
+                x, color="#ff7f0e", ls="-.", lw=0.8, alpha=0.45, label="CTA trigger" if i == 0 else None
+            )
+        if levels.gamma_flip is not None and lo <= levels.gamma_flip <= hi:
+            ax.axhline(levels.gamma_flip, color="#9467bd", ls="--", lw=1.2, label="gamma flip")
+        _events(ax, levels, t_range, labels=True)
+        ax.legend(loc="lower left", fontsize=7, ncols=4, frameon=False)
+    ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.set_ylabel("S&P 500 mid (points)", fontsize=8)
+    ax.tick_params(labelsize=8)
+    title = "Price"
+    if status is not None:
+        title = (
+            f"{status['clock']} ET · mid {status['mid']:,.2f} · {status['change_pct']:+.2f}% vs prev close"
+            f" · drawdown from high {status['drawdown_pct']:.2f}%"
+        )
+    ax.set_title(title, fontsize=9, loc="left")
+    return fig
+
+
+def dealer_figure(
+    ts: pd.DataFrame, t_range: tuple[float, float] = (-5400.0, 23400.0), levels: Levels | None = None
+) -> Figure:
+    """Dealer gamma ($m per 1%, red when short) and the dealers' futures hedge (contracts, twin axis)."""
+    fig = _figure(twin=True)
+    ax = fig.subplots()
+    _time_axis(ax, t_range)
+    gamma, hedge = _col(ts, "dealer_gamma"), _col(ts, "dealer_hedge")
+    if gamma is None or (not np.any(gamma) and not np.any(hedge)):
+        _empty(ax, "no dealer positions (yet)")
+    else:
+        t = ts["t"].to_numpy(dtype=float)
+        g = gamma / 1e6
+        ax.fill_between(
+            t,
+            0,
+            g,
+            where=g >= 0,
+            color="#2ca02c",
+            alpha=0.35,
+            lw=0,
+            interpolate=True,
+            label="long gamma (dampens)",
+        )
+        ax.fill_between(
+            t,
+            0,
+            g,
+            where=g < 0,
+            color="#d62728",
+            alpha=0.35,
+            lw=0,
+            interpolate=True,
+            label="short gamma (amplifies)",
+        )
+        ax.plot(t, g, color="0.25", lw=0.8)
+        twin = ax.twinx()
+        twin.plot(t, hedge, color="#1f77b4", lw=1.4, label="futures hedge")
+        twin.set_ylabel("futures hedge (contracts)", color="#1f77b4", fontsize=8)
+        twin.tick_params(axis="y", colors="#1f77b4", labelsize=8)
+        twin.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+        handles, labels = ax.get_legend_handles_labels()
+        h2, l2 = twin.get_legend_handles_labels()
+        ax.legend(handles + h2, labels + l2, loc="lower left", fontsize=7, ncols=3, frameon=False)
+    ax.axhline(0.0, color="0.2", lw=0.8)
+    ax.set_ylabel("dealer gamma ($m per 1%)", fontsize=8)
+    _events(ax, levels, t_range, labels=False)
+    ax.set_title("Option dealers: gamma and delta hedge", fontsize=9, loc="left")
+    return fig
+
+
+def cta_figure(
+    ts: pd.DataFrame, t_range: tuple[float, float] = (-5400.0, 23400.0), levels: Levels | None = None
+) -> Figure:
+    """CTA futures position (contracts) and dip-buy capital deployed ($m, twin axis)."""
+    fig = _figure(twin=True)
+    ax = fig.subplots()
+    _time_axis(ax, t_range)
+    cta, dip = _col(ts, "cta_position"), _col(ts, "dip_capital_deployed")
+    if cta is None:
+        _empty(ax, "no samples yet")
+    else:
+        t = ts["t"].to_numpy(dtype=float)
+        ax.plot(t, cta, color=CLASS_COLORS["cta"], lw=1.4, label="CTA position")
+        twin = ax.twinx()
+        twin.plot(t, dip / 1e6 + 0.0, color=CLASS_COLORS["dip_buyers"], lw=1.4, label="dip capital deployed")
+        twin.set_ylabel("dip capital deployed ($m)", color=CLASS_COLORS["dip_buyers"], fontsize=8)
+        twin.tick_params(axis="y", colors=CLASS_COLORS["dip_buyers"], labelsize=8)
+        twin.set_ylim(bottom=0, top=max(1.0, float(np.nanmax(dip)) / 1e6 * 1.15))
+        handles, labels = ax.get_legend_handles_labels()
+        h2, l2 = twin.get_legend_handles_labels()
+        ax.legend(handles + h2, labels + l2, loc="lower left", fontsize=7, ncols=2, frameon=False)
+    ax.axhline(0.0, color="0.3", lw=0.6)
+    ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.set_ylabel("CTA position (contracts)", color=CLASS_COLORS["cta"], fontsize=8)
+    _events(ax, levels, t_range, labels=False)
+    ax.set_title("CTAs and dip buyers", fontsize=9, loc="left")
+    return fig
+
+
+def iv_figure(
+    ts: pd.DataFrame, t_range: tuple[float, float] = (-5400.0, 23400.0), levels: Levels | None = None
+) -> Figure:
+    """30-day ATM implied vol (vol points): the event premium's crush and the re-spike as spot falls."""
+    fig = _figure()
+    ax = fig.subplots()
+    _time_axis(ax, t_range)
+    iv = _col(ts, "iv_atm")
+    if iv is None:
+        _empty(ax, "no samples yet")
+    else:
+        t = ts["t"].to_numpy(dtype=float)
+        ax.plot(t, 100.0 * iv, color="#8c564b", lw=1.4)
+        ax.plot(t[-1], 100.0 * iv[-1], "o", color="#8c564b", ms=4)
+        lo, hi = float(np.nanmin(iv)) * 100.0, float(np.nanmax(iv)) * 100.0
+        pad = max(0.1 * (hi - lo), 0.25)
+        ax.set_ylim(lo - pad, hi + pad)
+    ax.set_ylabel("implied vol (vol points)", fontsize=8)
+    _events(ax, levels, t_range, labels=False)
+    ax.set_title("ATM implied volatility, 30-day (vol points)", fontsize=9, loc="left")
+    return fig
+
+
+def flows_figure(
+    ts: pd.DataFrame, t_range: tuple[float, float] = (-5400.0, 23400.0), levels: Levels | None = None
+) -> Figure:
+    """Cumulative net futures flow per agent class (contracts, + = net bought)."""
+    fig = _figure()
+    ax = fig.subplots()
+    _time_axis(ax, t_range)
+    drawn = 0
+    for cls, name in _FLOW_NAMES.items():
+        values = _col(ts, f"flow_{cls}")
+        if values is not None and np.any(values):
+            ax.plot(ts["t"], values, color=CLASS_COLORS[cls], lw=1.3, label=name)
+            drawn += 1
+    if drawn:
+        ax.legend(loc="lower left", fontsize=7, ncols=2, frameon=False)
+    else:
+        _empty(ax, "no flows yet")
+    ax.axhline(0.0, color="0.3", lw=0.6)
+    ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.set_ylabel("cum. net flow (contracts)", fontsize=8)
+    _events(ax, levels, t_range, labels=False)
+    ax.set_title("Who bought and sold futures (+ = net bought)", fontsize=9, loc="left")
+    return fig
+
+
+_FLOW_NAMES = {
+    "dealers": "dealers",
+    "cta": "CTAs",
+    "hedgers": "hedgers",
+    "dip_buyers": "dip buyers",
+    "background": "background",
+}

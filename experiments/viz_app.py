@@ -1,0 +1,212 @@
+"""The interactive page: Mesa's ``SolaraViz`` around :class:`experiments.viz.CascadeVizModel`.
+
+Run it with ``cascade viz [SCENARIO] --port N`` (which sets ``CASCADE_VIZ_SCENARIO`` and starts
+``solara run experiments/viz_app.py --host 127.0.0.1 --port N --production``). The sidebar holds
+Mesa's Reset / Play / Step buttons, the play and render intervals, and the model's parameters
+(scenario, seed, dip-buy capital, dealer positioning scale, CTA capital, simulated seconds per step);
+new parameters take effect on *Reset*. The charts redraw after every step (every *render interval*
+steps): price with supports, CTA trigger levels, gamma flip and news events; dealer gamma and futures
+hedge; CTA position and dip capital deployed; ATM implied vol; net flow per agent class; and a
+panel with the run's parameters, the clock and the wall time per step and per redraw.
+
+Needs the ``viz`` extra: ``mesa[viz]==3.3.1``, ``solara==1.58.2``, ``solara-assets==1.58.2`` (the
+page's JavaScript, served locally), ``ipyvuetify<2``, ``ipyvue<2``, ``networkx``.
+"""
+
+from __future__ import annotations
+
+import html
+import statistics
+from collections.abc import Callable
+from time import perf_counter
+
+import solara
+from matplotlib.figure import Figure
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
+
+from experiments.config import load_scenario, shipped_scenarios
+from experiments.viz import (
+    CascadeVizModel,
+    cta_figure,
+    dealer_figure,
+    figure_bytes,
+    flows_figure,
+    format_usd,
+    iv_figure,
+    parse_usd,
+    price_figure,
+    viz_scenario,
+)
+
+SCENARIO = viz_scenario()
+_BASE = load_scenario(SCENARIO)
+PLAY_INTERVAL_MS = 20
+"""Pause between two steps while playing (the redraw of the charts takes longer than this)."""
+DEALER_SCALES = [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
+STEP_SECONDS = [10, 15, 30, 60, 300]
+
+
+class CascadePage(CascadeVizModel):
+    """:class:`CascadeVizModel` for the page: typed-in amounts that do not parse keep the scenario's value.
+
+    What was not understood is listed in :attr:`notes` (shown on the page) instead of raising.
+    """
+
+    def __init__(
+        self,
+        scenario: str | None = None,
+        seed: int | str = 0,
+        dip_capital_usd: float | str | None = None,
+        dealer_scale: float = 1.0,
+        cta_capital_usd: float | str | None = None,
+        step_s: float | None = None,
+    ):
+        notes = []
+
+        def amount(value, what):
+            try:
+                return None if value in (None, "") else parse_usd(value)
+            except ValueError as exc:
+                notes.append(f"{what}: {exc}; the scenario's value is used")
+                return None
+
+        try:
+            seed_int = int(str(seed).strip())
+            if seed_int < 0:
+                raise ValueError
+        except ValueError:
+            notes.append(f"seed: {seed!r} is not a non-negative whole number; seed 0 is used")
+            seed_int = 0
+        super().__init__(
+            scenario,
+            seed_int,
+            amount(dip_capital_usd, "dip-buy capital"),
+            dealer_scale,
+            amount(cta_capital_usd, "CTA capital"),
+            step_s,
+        )
+        self.notes = notes
+        self.render_wall_s: list[float] = []
+
+
+def _chart(model: CascadePage, draw: Callable[[CascadePage], Figure]) -> solara.Element:
+    """Draw and encode one chart; the time it took goes into ``model.render_wall_s``."""
+    t0 = perf_counter()
+    svg = figure_bytes(draw(model), "svg")
+    model.render_wall_s.append(perf_counter() - t0)
+    del model.render_wall_s[:-60]
+    return solara.Image(svg, format="svg+xml", width="100%")
+
+
+@solara.component
+def PriceChart(model: CascadePage):
+    """Mid price with the reference levels and the news events; the title shows the clock."""
+    update_counter.get()
+    return _chart(model, lambda m: price_figure(m.series(), m.levels, m.t_range, m.status()))
+
+
+@solara.component
+def DealerChart(model: CascadePage):
+    """Dealer gamma (red when short) and the dealers' futures hedge."""
+    update_counter.get()
+    return _chart(model, lambda m: dealer_figure(m.series(), m.t_range, m.levels))
+
+
+@solara.component
+def CTAChart(model: CascadePage):
+    """CTA position and dip capital deployed."""
+    update_counter.get()
+    return _chart(model, lambda m: cta_figure(m.series(), m.t_range, m.levels))
+
+
+@solara.component
+def IVChart(model: CascadePage):
+    """ATM implied vol: the event premium crush and the re-spike."""
+    update_counter.get()
+    return _chart(model, lambda m: iv_figure(m.series(), m.t_range, m.levels))
+
+
+@solara.component
+def FlowsChart(model: CascadePage):
+    """Cumulative net futures flow per agent class."""
+    update_counter.get()
+    return _chart(model, lambda m: flows_figure(m.series(), m.t_range, m.levels))
+
+
+def _ms(values: list[float]) -> str:
+    return f"{1000.0 * statistics.median(values):.0f} ms" if values else "-"
+
+
+@solara.component
+def RunInfo(model: CascadePage):
+    """What is running, where the clock is, and how long steps and redraws take."""
+    update_counter.get()
+    s = model.status()
+    state = "finished" if not s["running"] else f"{s['clock']} ET"
+    ms_step, ms_draw = _ms(model.step_wall_s[-60:]), _ms(model.render_wall_s)
+    parts = [
+        "<h3>This run</h3>",
+        f"<p>{html.escape(model.describe())}</p>",
+        f"<p><b>{state}</b> · step {s['steps']} · mid {s['mid']:,.2f} ({s['change_pct']:+.2f}% vs prev close)"
+        f" · drawdown from the day's high {s['drawdown_pct']:.2f}%</p>",
+        f"<p>Wall time per model step (median of the last 60): <b>{ms_step}</b>; per chart redraw: "
+        f"<b>{ms_draw}</b> (5 charts per update).</p>",
+        "<p>Change the parameters in the sidebar, then press <b>Reset</b> to start a new day with them. "
+        "Amounts take <code>3e8</code>, <code>300m</code> or <code>1.5bn</code>; "
+        "dealer positioning multiplies every option position "
+        "(negative: customers short the options, dealers long gamma).</p>",
+    ]
+    parts += [f"<p><b>Note:</b> {html.escape(note)}</p>" for note in model.notes]
+    return solara.HTML(tag="div", unsafe_innerHTML="\n".join(parts))
+
+
+def _scenarios() -> list[str]:
+    names = shipped_scenarios()
+    return names if SCENARIO in names else [SCENARIO, *names]
+
+
+model_params = {
+    "scenario": {"type": "Select", "value": SCENARIO, "values": _scenarios(), "label": "scenario"},
+    "seed": {"type": "InputText", "value": "0", "label": "seed"},
+    "dip_capital_usd": {
+        "type": "InputText",
+        "value": format_usd(_BASE.dip_buyers.capital_usd),
+        "label": "dip-buy capital ($)",
+    },
+    "dealer_scale": {
+        "type": "Select",
+        "value": 1.0,
+        "values": DEALER_SCALES,
+        "label": "dealer positioning x (< 0: dealers long gamma)",
+    },
+    "cta_capital_usd": {
+        "type": "InputText",
+        "value": format_usd(_BASE.cta.capital_usd),
+        "label": "CTA capital ($)",
+    },
+    "step_s": {
+        "type": "Select",
+        "value": int(_BASE.sample_interval_s),
+        "values": STEP_SECONDS,
+        "label": "simulated seconds per step",
+    },
+}
+
+model = CascadePage(scenario=SCENARIO)
+
+page = SolaraViz(
+    model,
+    components=[
+        (PriceChart, 0),
+        (DealerChart, 0),
+        (CTAChart, 0),
+        (IVChart, 0),
+        (FlowsChart, 0),
+        (RunInfo, 0),
+    ],
+    model_params=model_params,
+    play_interval=PLAY_INTERVAL_MS,
+    name="Hedging-flow cascade",
+)
+page  # noqa: B018 - solara serves the module's ``page``
