@@ -9,6 +9,7 @@ session start (it cannot start negative); :attr:`CascadeModel.now_s` is seconds 
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from collections.abc import Callable
@@ -150,6 +151,7 @@ class CascadeModel(mesa.Model):
                 entry = self._watches.pop(hit.watch_id, None)
                 if entry is not None:
                     self._watch_tokens.pop(entry[0], None)
+                    hit = dataclasses.replace(hit, watch_id=entry[0])  # the agent knows its token
                     self.schedule_at(hit.t_s, entry[1], hit, priority=PRIORITY_WATCH)
                 self.simulator.run_until(max(self._to_sim(hit.t_s), self.simulator.time))
                 continue

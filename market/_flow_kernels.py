@@ -91,6 +91,7 @@ W_LEVEL, W_DIR, W_ACTIVE = range(3)
 Q_OID, Q_PRICE, Q_QTY = range(3)
 
 MAX_UNIFORMS_PER_STEP = 16
+IMBALANCE_CALM = 0.4  # |signed / total market volume| that random flow alone rarely exceeds
 
 # packed parameter indexes (compile-time constants)
 P_N_MM = FP["n_market_makers"]
@@ -251,6 +252,17 @@ def _stress(ff, fp):
 
 
 @njit(cache=True, inline="always")
+def _maker_width(ff, fp):
+    """Makers' quoted spread (ticks): wider with vol above calm and with one-sided flow.
+
+    Only imbalance beyond IMBALANCE_CALM counts: random flow alone rarely reaches it.
+    """
+    excess, imb = _stress(ff, fp)
+    one_sided = max(0.0, (imb - IMBALANCE_CALM) / (1.0 - IMBALANCE_CALM))
+    return max(1, int(round(2.0 * (fp[P_MM_HALF] + fp[P_MM_WIDEN] * (excess + one_sided)))))
+
+
+@njit(cache=True, inline="always")
 def _activity(ff, fp, t_s):
     """Noise-trader activity multiplier at ``t_s`` seconds from the open."""
     if t_s < 0.0:
@@ -323,7 +335,7 @@ def _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, 
     inv = acct_i[owner, A_POSITION]
     excess, imb = _stress(ff, fp)
     size_factor = 1.0 / (1.0 + fp[P_MM_W_VOL] * excess + fp[P_MM_W_IMB] * imb)
-    width = max(1, int(round(2.0 * (fp[P_MM_HALF] + fp[P_MM_WIDEN] * excess))))
+    width = _maker_width(ff, fp)
     ref = _reference_ticks(sc, fi) - fp[P_MM_SKEW] * inv
     # a mid exactly on a tick (2-tick spread) is broken toward the last aggressor: the maker steps in
     # on the side the market is moving to, so the spread closes at the new price, not the old one
@@ -539,8 +551,7 @@ def _schedule_refill(sc, fi, ff, fp, u, t_ns):
         return
     bid = sc[K.SC_BEST_BID]
     ask = sc[K.SC_BEST_ASK]
-    excess, _ = _stress(ff, fp)
-    width = max(1, int(round(2.0 * (fp[P_MM_HALF] + fp[P_MM_WIDEN] * excess))))
+    width = _maker_width(ff, fp)
     if bid != 0 and ask != 0 and ask - bid <= width:
         return
     pos = fi[FI_RNG_POS]

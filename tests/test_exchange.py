@@ -263,11 +263,6 @@ def test_watch_not_reached_does_not_fire_and_removed_watch_never_fires():
         ex.add_watch(a, 400, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="market/_flow_kernels.py check_watches reports one watch per check and advance_to does not "
-    "re-check before running the flow: a second watch crossed by the same order is reported late or lost",
-)
 def test_two_watches_crossed_by_one_order_both_fire():
     ex, (a, b) = quiet_exchange()
     for p in (400, 399, 398, 397):

@@ -72,12 +72,6 @@ def test_noise_market_order_count_is_rate_times_time(constant_day):
     assert 0.8 < counts.var() / counts.mean() < 1.2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="market/_flow_kernels.py _schedule_refill drops the pending Poisson event and the next one "
-    "is drawn from the refill time: no noise order arrives during mm_refill_latency_s after a sweep "
-    "(~0.3-1.7% fewer arrivals at the 0.02 s default, ~3% at 0.2 s)",
-)
 def test_refill_latency_does_not_thin_the_noise_arrivals():
     flow = FlowParams(**CONSTANT, mm_refill_latency_s=0.2)
     n = len(noise_market_orders(run(flow, seed=3))["t_s"])
@@ -138,12 +132,6 @@ def test_noise_order_arrivals_without_market_makers():
     assert ex.n_messages > n_new  # the rest are cancels
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="market/_flow_kernels.py: cancels arrive at noise_cancel_hazard_per_s x FI_N_NOISE, a list "
-    "that still holds filled orders (purged only when a cancel draws them), so each resting noise order "
-    "is cancelled ~3x faster than the documented hazard here (~1.45x in calm defaults)",
-)
 def test_cancel_rate_per_resting_noise_order_is_the_hazard():
     ex, resting = _resting_path(NO_MAKERS, seed=4, t_end=1800.0)
     n_cancels = ex.n_messages - (ex.new_oid() - 1)
