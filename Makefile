@@ -1,34 +1,47 @@
-# Every target sets itself up: a fresh clone needs nothing but python3.11 and make.
+# Every target sets itself up: a fresh clone needs only python3.11, make (and apt-get, for the
+# browser test's Chromium). The virtualenv lives in .venv, numba's cache in .numba_cache.
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+RUNS    ?= runs
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: setup test demo bench lint clean
+.PHONY: setup browser test demo bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,viz,notebooks]'
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-## The whole test suite (what CI runs).
-test: setup
+## Headless Chromium for the browser test (Debian package; needs root, skipped when present).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+## The whole test suite: lint, unit/property/end-to-end tests, notebooks, the browser test.
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+	$(BIN)/pytest -q --nbmake --nbmake-timeout=600 notebooks/
 
-## The main job.
+## The main job: the Nov-20 day with its dashboard, then a small dip-buy-capital sweep and its plots.
 demo: setup
-	$(BIN)/python benchmarks/bench_lob.py
+	$(BIN)/cascade run nov20_2025 --seed 1 --out $(RUNS)/nov20 --plot
+	$(BIN)/cascade sweep nov20_2025 --grid dip_buyers.capital_usd=3e7,3e8,3e9 --seeds 4 --workers 2 --out $(RUNS)/dip_sweep
+	$(BIN)/cascade plot $(RUNS)/dip_sweep
 
 bench: setup
 	$(BIN)/python benchmarks/bench_lob.py
+	$(BIN)/python benchmarks/bench_options.py
+	$(BIN)/python benchmarks/bench_day.py
+	$(BIN)/python benchmarks/bench_day.py --scenario nov20_2025 --no-scaling
+	$(BIN)/python benchmarks/bench_sweep.py
 
 lint: setup
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .numba_cache .pytest_cache .hypothesis runs
+	rm -rf $(VENV) .numba_cache .pytest_cache .hypothesis $(RUNS)
