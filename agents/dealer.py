@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 from agents.base import TraderAgent
 
-MIN_WATCH_MOVE = 0.001  # 0.1% (about 6.6 index points): dealers do not chase every tick
-
 
 @dataclass(frozen=True, slots=True)
 class DealerParams:
@@ -26,6 +24,7 @@ class DealerParams:
     max_clip_contracts: int  # largest single futures order
     hedge_fraction: float  # fraction of the gap closed per re-hedge
     hedging: bool  # False: holds the options, never hedges
+    watch_move_pct: float  # re-hedge between wake-ups after a move of at least this (% of price)
 
 
 class OptionDealer(TraderAgent):
@@ -81,8 +80,10 @@ class OptionDealer(TraderAgent):
         self._watch_ids = []
         if gamma_per_point <= 0:
             return
-        # the move that opens a gap of one band, but at least MIN_WATCH_MOVE of the price
-        distance = max(self.params.band_contracts / gamma_per_point, MIN_WATCH_MOVE * self.last_points)
+        # the move that opens a gap of one band, but at least watch_move_pct of the price
+        distance = max(
+            self.params.band_contracts / gamma_per_point, self.params.watch_move_pct / 100 * self.last_points
+        )
         last = self.last_points
         self._watch_ids = [
             self.watch(last + distance, +1, self.on_price),

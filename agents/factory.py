@@ -51,7 +51,7 @@ def _dealers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]
     out = []
     for i in range(c.n_agents):
         params = DealerParams(float(shares[i]), float(intervals[i]), float(bands[i]), c.max_clip_contracts,
-                              c.hedge_fraction, c.hedging)  # fmt: skip
+                              c.hedge_fraction, c.hedging, c.watch_move_pct)  # fmt: skip
         dealer = OptionDealer(model, f"dealer_{i}", params)
         if c.hedging:  # dealers start the day hedged
             start = int(round(shares[i] * x.hedge_target_es))

@@ -85,6 +85,7 @@ class DealerConfig:
     band_contracts: float = _f(50.0, "no trade while |target - position| is below this", ge=0)
     max_clip_contracts: int = _f(150, "largest single futures order", ge=1)
     hedge_fraction: float = _f(1.0, "fraction of the gap closed per re-hedge", gt=0, le=1)
+    watch_move_pct: float = _f(0.25, "also re-hedge after a move of this size between wake-ups (%)", gt=0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -251,6 +251,26 @@ def _unlink(orders, levels, si, lvl, s, head_f, tail_f):
         orders[nxt, O_PREV] = prv
 
 
+@njit(cache=True, inline="always")
+def _new_slot(orders, htab, sc, oid):
+    """Take a free slot for a new live order ``oid`` and index it."""
+    s = _alloc(orders, sc)
+    _hash_put(htab, oid, s)
+    sc[SC_HASH_COUNT] += 1
+    return s
+
+
+@njit(cache=True, inline="always")
+def _fill_slot(orders, s, oid, side, price, qty, owner, time, kind):
+    orders[s, O_OID] = oid
+    orders[s, O_SIDE] = side
+    orders[s, O_PRICE] = price
+    orders[s, O_QTY] = qty
+    orders[s, O_OWNER] = owner
+    orders[s, O_TIME] = time
+    orders[s, O_KIND] = kind
+
+
 # ================================================================ resting orders
 @njit(cache=True, inline="always")
 def _refresh_best(levels, sc, si):
@@ -394,16 +414,8 @@ def _execute(orders, levels, htab, sc, trades, time, kind, side, price, qty, oid
     rem = _take(orders, levels, htab, sc, trades, time, side, limit_price, qty, oid, owner)
     if rem > 0 and kind == LIMIT:
         if slot == -1:
-            slot = _alloc(orders, sc)
-            _hash_put(htab, oid, slot)
-            sc[SC_HASH_COUNT] += 1
-        orders[slot, O_OID] = oid
-        orders[slot, O_SIDE] = side
-        orders[slot, O_PRICE] = price
-        orders[slot, O_QTY] = rem
-        orders[slot, O_OWNER] = owner
-        orders[slot, O_TIME] = time
-        orders[slot, O_KIND] = LIMIT
+            slot = _new_slot(orders, htab, sc, oid)
+        _fill_slot(orders, slot, oid, side, price, rem, owner, time, LIMIT)
         _rest(orders, levels, sc, slot)
     else:
         sc[SC_DROPPED] += rem
@@ -416,16 +428,8 @@ def _execute(orders, levels, htab, sc, trades, time, kind, side, price, qty, oid
 # ================================================================ stops
 @njit(cache=True)
 def _add_stop(orders, levels, htab, sc, time, kind, side, price, trigger, qty, oid, owner):
-    s = _alloc(orders, sc)
-    _hash_put(htab, oid, s)
-    sc[SC_HASH_COUNT] += 1
-    orders[s, O_OID] = oid
-    orders[s, O_SIDE] = side
-    orders[s, O_PRICE] = price
-    orders[s, O_QTY] = qty
-    orders[s, O_OWNER] = owner
-    orders[s, O_TIME] = time
-    orders[s, O_KIND] = kind
+    s = _new_slot(orders, htab, sc, oid)
+    _fill_slot(orders, s, oid, side, price, qty, owner, time, kind)
     orders[s, O_TRIGGER] = trigger
     orders[s, O_SEQ] = sc[SC_SEQ]
     orders[s, O_STATE] = STATE_STOP

@@ -78,41 +78,15 @@ class OrderBook:
         self, time: int, kind: int, side: int, price: int, trigger: int, qty: int, oid: int, owner: int
     ) -> int:
         """Send one message (the ``MESSAGE_DTYPE`` fields); return its reject code (0 = accepted)."""
-        reason = K.apply_message(
-            self._orders,
-            self._levels,
-            self._htab,
-            self._sc,
-            self._trades,
-            self._rejects,
-            time,
-            kind,
-            side,
-            price,
-            trigger,
-            qty,
-            oid,
-            owner,
-        )
-        if reason == K.NEED_CAPACITY:
+        for _ in range(2):  # the second pass only after growing the buffers
+            reason = K.apply_message(
+                self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects,
+                time, kind, side, price, trigger, qty, oid, owner,
+            )  # fmt: skip
+            if reason != K.NEED_CAPACITY:
+                break
             self._orders, self._htab, self._trades, self._rejects = K.grow_for(
                 self._orders, self._htab, self._sc, self._trades, self._rejects, kind, qty
-            )
-            reason = K.apply_message(
-                self._orders,
-                self._levels,
-                self._htab,
-                self._sc,
-                self._trades,
-                self._rejects,
-                time,
-                kind,
-                side,
-                price,
-                trigger,
-                qty,
-                oid,
-                owner,
             )
         return reason
 
