@@ -32,7 +32,7 @@ test: setup browser
 ## The main job: the Nov-20 day with its dashboard, then a small dip-buy-capital sweep and its plots.
 demo: setup
 	$(BIN)/cascade run nov20_2025 --seed 1 --out $(RUNS)/nov20 --plot
-	$(BIN)/cascade sweep nov20_2025 --grid dip_buyers.capital_usd=3e7,3e8,3e9 --seeds 4 --workers 2 --out $(RUNS)/dip_sweep
+	$(BIN)/cascade sweep nov20_2025 --grid dip_buyers.capital_usd=3e7,3e8,3e9 --seeds 4 --workers 2 --keep-series --out $(RUNS)/dip_sweep
 	$(BIN)/cascade plot $(RUNS)/dip_sweep
 
 bench: setup
