@@ -21,6 +21,7 @@ import io
 import math
 import os
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -211,12 +212,20 @@ class CascadeVizModel(CascadeModel):
         self.step_wall_s: list[float] = []
         self.levels = self._levels()
         self._series: tuple[int, pd.DataFrame] = (-1, pd.DataFrame())
+        # The page draws from another thread than the one that steps (play runs in a worker thread).
+        self.lock = threading.RLock()
 
     def series(self) -> pd.DataFrame:
-        """:meth:`timeseries`, rebuilt only when a sample was added (the charts share one frame)."""
-        if self._series[0] != len(self.rows):
-            self._series = (len(self.rows), self.timeseries())
-        return self._series[1]
+        """:meth:`timeseries`, rebuilt only when a sample was added; safe while another thread steps."""
+        with self.lock:
+            if self._series[0] != len(self.rows):
+                self._series = (len(self.rows), pd.DataFrame(list(self.rows)))
+            return self._series[1]
+
+    def snapshot(self) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """The series and :meth:`status` of one and the same moment (never in the middle of a step)."""
+        with self.lock:
+            return self.series(), self.status()
 
     def _levels(self) -> Levels:
         cfg = self.config
@@ -232,9 +241,10 @@ class CascadeVizModel(CascadeModel):
 
     def step(self) -> None:
         """Advance ``step_s`` simulated seconds (at most to the session end); record the wall time."""
-        t0 = perf_counter()
-        self.advance_until(min(self.now_s + self.step_s, self.config.market.session_end_s))
-        self.step_wall_s.append(perf_counter() - t0)
+        with self.lock:
+            t0 = perf_counter()
+            self.advance_until(min(self.now_s + self.step_s, self.config.market.session_end_s))
+            self.step_wall_s.append(perf_counter() - t0)
 
     @property
     def t_range(self) -> tuple[float, float]:

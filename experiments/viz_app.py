@@ -99,11 +99,16 @@ def _chart(model: CascadePage, draw: Callable[[CascadePage], Figure]) -> solara.
     return solara.Image(svg, format="svg+xml", width="100%")
 
 
+def _price(model: CascadePage) -> Figure:
+    ts, status = model.snapshot()
+    return price_figure(ts, model.levels, model.t_range, status)
+
+
 @solara.component
 def PriceChart(model: CascadePage):
     """Mid price with the reference levels and the news events; the title shows the clock."""
     update_counter.get()
-    return _chart(model, lambda m: price_figure(m.series(), m.levels, m.t_range, m.status()))
+    return _chart(model, _price)
 
 
 @solara.component
@@ -142,7 +147,7 @@ def _ms(values: list[float]) -> str:
 def RunInfo(model: CascadePage):
     """What is running, where the clock is, and how long steps and redraws take."""
     update_counter.get()
-    s = model.status()
+    _, s = model.snapshot()
     state = "finished" if not s["running"] else f"{s['clock']} ET"
     ms_step, ms_draw = _ms(model.step_wall_s[-60:]), _ms(model.render_wall_s)
     parts = [

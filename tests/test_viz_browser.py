@@ -146,7 +146,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def viz_server(tmp_path):
-    """The solara server on a free localhost port; yields its URL; always terminated."""
+    """The solara server on a free localhost port; yields (URL, log file); always terminated."""
     missing = _missing()
     if missing:
         pytest.skip(missing)
@@ -188,7 +188,7 @@ def viz_server(tmp_path):
                     f"{log_path.read_text()[-3000:]}"
                 )
             time.sleep(0.5)
-        yield url
+        yield url, log_path
     finally:
         proc.terminate()
         try:
@@ -212,9 +212,11 @@ def _chart_sources(page) -> list[str]:
 def test_page_renders_steps_plays_and_resets(viz_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    url, server_log = viz_server
     problems: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = None
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1300})
             page.on(
@@ -225,7 +227,7 @@ def test_page_renders_steps_plays_and_resets(viz_server, tmp_path):
             page.on(
                 "response", lambda r: problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None
             )
-            page.goto(viz_server, timeout=PAGE_TIMEOUT_MS)
+            page.goto(url, timeout=PAGE_TIMEOUT_MS)
 
             # the page and its charts
             page.wait_for_selector("text=This run", timeout=PAGE_TIMEOUT_MS)
@@ -279,6 +281,14 @@ def test_page_renders_steps_plays_and_resets(viz_server, tmp_path):
             assert shot.stat().st_size > 20_000
             for word in ERROR_WORDS:
                 assert word not in text, f"the page shows {word!r}:\n{text[:3000]}"
+        except Exception:
+            if page is not None:
+                page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+                print(f"page text at the failure:\n{page.inner_text('body')[:3000]}")
+            raise
         finally:
             browser.close()
     assert not problems, "browser reported problems:\n" + "\n".join(problems)
+    log = server_log.read_text(errors="replace")
+    for word in ("Traceback", "raised exception"):
+        assert word not in log, f"the server logged an error:\n{log[-4000:]}"
