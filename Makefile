@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 RUNS    ?= runs
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: setup browser test demo bench lint clean
+.PHONY: setup browser warm test demo bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,8 +21,12 @@ setup: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+## Compile the numba kernels into $(NUMBA_CACHE_DIR) once (a few minutes on a fresh machine).
+warm: setup
+	$(BIN)/cascade run calm --set market.session_end_s=60 --out $(RUNS)/warm-up > /dev/null
+
 ## The whole test suite: lint, unit/property/end-to-end tests, notebooks, the browser test.
-test: setup browser
+test: setup browser warm
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \

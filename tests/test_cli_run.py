@@ -28,7 +28,7 @@ SUMMARY_KEYS = (
 )  # fmt: skip
 
 
-def cascade(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+def cascade(*args: str, timeout: float = 900.0) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
     env["MPLBACKEND"] = "Agg"
