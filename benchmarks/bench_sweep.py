@@ -8,10 +8,11 @@ Figures and targets:
 * the sweep's own overhead per run, with an instant fake runner (target < 50 ms), on 1 and 2 workers.
 
 The runner is ``--runner MODULE:FUNC`` (default ``experiments.runner:run_summary`` on ``--scenario``).
-If it cannot be imported, a fake CPU-bound runner that burns ``--fake-cpu-s`` (0.5 s) of pure-Python
-CPU per run is used instead, and the output says so. Timings include worker start-up (spawn, imports,
-numba cache load), which is what a user waits for; they are wall-clock on a shared machine, so the
-load average is printed with them.
+If it cannot be imported, a fake CPU-bound runner doing a fixed amount of pure-Python work (calibrated
+to ``--fake-cpu-s``, 0.5 s, on this machine) per run is used instead, and the output says so.
+Timings include worker start-up (spawn, imports, numba cache load), which is what a user waits for;
+they are wall-clock on a shared machine, so the load average and the machine's parallel ceiling (two
+bare processes doing the same fixed work) are printed with them.
 
 Run: ``NUMBA_CACHE_DIR=.numba_cache python benchmarks/bench_sweep.py [--runs N] [--overhead-runs M]``.
 """
@@ -58,33 +59,36 @@ def timed_sweep(scenario: str, runner: str, n_runs: int, workers: int, root_seed
     return wall
 
 
-def _burn(cpu_s: float) -> float:
-    """Burn ``cpu_s`` seconds of CPU time; return the wall time it took."""
-    t0, start, acc = time.perf_counter(), time.process_time(), 1
-    while time.process_time() - start < cpu_s:
-        for _ in range(20_000):
-            acc = (acc * 1103515245 + 12345) % 2147483648
-    return time.perf_counter() - t0
-
-
-def parallel_ceiling(cpu_s: float = 1.0) -> float:
+def parallel_ceiling(iterations: int) -> float:
     """How much faster two processes get through fixed CPU work than one, right now (ideal 2.0).
 
-    Workers are started and warmed before timing, so this is the machine's share of cores available
-    to us (other jobs on a shared machine lower it), not the sweep engine's doing.
+    Workers are started and warmed before timing, so this is the share of compute available to us
+    (other jobs on a shared machine, or vCPUs that share a physical core, lower it), not the sweep
+    engine's doing.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from sweep_fakes import burn
+
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        list(pool.map(_burn, [0.05, 0.05]))
+        list(pool.map(burn, [1000, 1000]))
         t0 = time.perf_counter()
-        list(pool.map(_burn, [cpu_s]))
+        list(pool.map(burn, [iterations]))
         one = time.perf_counter() - t0
         t0 = time.perf_counter()
-        list(pool.map(_burn, [cpu_s, cpu_s]))
+        list(pool.map(burn, [iterations, iterations]))
         two = time.perf_counter() - t0
     return 2 * one / two
+
+
+def calibrate(seconds: float) -> int:
+    """LCG steps of :func:`sweep_fakes.burn` that take about ``seconds`` here, alone."""
+    from sweep_fakes import burn
+
+    t0 = time.perf_counter()
+    burn(1_000_000)
+    return max(int(1_000_000 * seconds / (time.perf_counter() - t0)), 1000)
 
 
 def pick_runner(requested: str | None) -> tuple[str, str]:
@@ -108,17 +112,23 @@ def main() -> None:
     ap.add_argument("--runner", default=None, help=f"MODULE:FUNC (default {DEFAULT_RUNNER}, else a fake)")
     ap.add_argument("--scenario", default="nov20_2025", help="scenario for the runner (default: %(default)s)")
     ap.add_argument(
-        "--runs", type=int, default=24, help="runs per scaling measurement (default: %(default)s)"
+        "--runs", type=int, default=None, help="runs per measurement (default: about 40 s of runs, 4..24)"
     )
-    ap.add_argument("--repeats", type=int, default=2, help="rounds, best kept (default: %(default)s)")
+    ap.add_argument(
+        "--repeats", type=int, default=None, help="rounds, best kept (default: 2 for runs < 2 s, else 1)"
+    )
     ap.add_argument("--overhead-runs", type=int, default=200, help="instant runs (default: %(default)s)")
     ap.add_argument(
-        "--fake-cpu-s", type=float, default=0.5, help="CPU seconds per fake run (default: %(default)s)"
+        "--fake-cpu-s",
+        type=float,
+        default=0.5,
+        help="seconds of work per fake run, calibrated here (default: %(default)s)",
     )
     args = ap.parse_args()
 
     os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
-    os.environ["FAKE_CPU_S"] = str(args.fake_cpu_s)
+    iters = calibrate(args.fake_cpu_s)
+    os.environ["FAKE_CPU_ITERS"] = str(iters)  # inherited by the worker processes
     runner, note = pick_runner(args.runner)
     fn = _resolve_runner(runner)
     print(f"runner: {runner}  ({note})")
@@ -127,10 +137,18 @@ def main() -> None:
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
 
+    fn(args.scenario, seeds_for(999, 1)[0], ())  # warm-up: imports done, numba cache loaded
+    t0 = time.perf_counter()
+    fn(args.scenario, seeds_for(998, 1)[0], ())
+    t_one = time.perf_counter() - t0
+    if args.runs is None:
+        args.runs = int(min(24, max(4, 2 * round(20.0 / t_one))))
+    if args.repeats is None:
+        args.repeats = 2 if t_one < 2.0 else 1
+    print(f"one run takes about {t_one:.2f} s: {args.runs} runs per measurement, {args.repeats} round(s)")
     # The same seeds everywhere: a day's cost depends on its seed (message counts differ).
     root = 1
     seeds = seeds_for(root, args.runs)
-    fn(args.scenario, seeds_for(999, 1)[0], ())  # warm-up: imports done, numba cache loaded
     # Rounds of (direct calls, 1-worker sweep, 2-worker sweep, ceiling); the best of each is kept, which
     # filters out other jobs' bursts on a shared machine.
     best: dict[str, float] = {}
@@ -149,7 +167,7 @@ def main() -> None:
             "startup": max(timed_sweep(args.scenario, runner, 2, 2, root) - max(direct[:2]), 0.0),
         }
         best = {k: min(v, best.get(k, math.inf)) for k, v in figures.items()}
-        ceiling = max(parallel_ceiling(), ceiling)
+        ceiling = max(parallel_ceiling(iters), ceiling)
     t_direct = best["direct"] / args.runs
     wall1, wall2, startup = best["wall1"], best["wall2"], best["startup"]
     per_run_1 = wall1 / args.runs

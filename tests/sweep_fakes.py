@@ -142,17 +142,24 @@ def attribution_run(
     }
 
 
+def burn(iterations: int, seed: int = 1) -> int:
+    """A fixed amount of pure-Python CPU work: ``iterations`` steps of a linear congruential generator."""
+    acc = int(seed)
+    for _ in range(int(iterations)):
+        acc = (acc * 1103515245 + 12345) % 2147483648
+    return acc
+
+
 def cpu_bound_run(
     scenario: str, seed: int, overrides: Sequence[str] = (), series_path: str | None = None
 ) -> dict:
-    """Burn ``FAKE_CPU_S`` (default 0.5) seconds of CPU time in pure Python, then answer like fake_run."""
+    """Do a fixed amount of CPU work (``FAKE_CPU_ITERS`` LCG steps, default 5e6), then answer like fake_run.
+
+    Fixed work rather than a CPU-time budget, so that two processes sharing a physical core (or any
+    other contention) show up as slower runs, as they would for the real model.
+    """
     t0 = time.perf_counter()
-    cpu_s = float(os.environ.get("FAKE_CPU_S", "0.5"))
-    start = time.process_time()
-    acc = int(seed)
-    while time.process_time() - start < cpu_s:
-        for _ in range(20_000):
-            acc = (acc * 1103515245 + 12345) % 2147483648
+    burn(int(float(os.environ.get("FAKE_CPU_ITERS", "5e6"))), seed)
     out = fake_run(scenario, seed, overrides, series_path)
     out["runtime_s"] = time.perf_counter() - t0
     return out
