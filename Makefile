@@ -25,13 +25,11 @@ browser:
 warm: setup
 	$(BIN)/cascade run calm --set market.session_end_s=60 --out $(RUNS)/warm-up > /dev/null
 
-## The whole test suite: lint, unit/property/end-to-end tests, notebooks, the browser test.
+## The whole test suite: lint, unit/property/end-to-end tests, the notebooks (tests/test_notebooks.py
+## executes each one with nbclient) and the browser test (tests/test_viz_browser.py).
 test: setup browser warm
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
-	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		$(BIN)/pytest -q -p no:cacheprovider --nbmake --nbmake-timeout=600 notebooks/; \
-	else echo "no notebooks to execute"; fi
 
 ## The main job: the Nov-20 day with its dashboard, then a small dip-buy-capital sweep and its plots.
 demo: setup
