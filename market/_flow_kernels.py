@@ -12,6 +12,7 @@ Every buffer is checked before use; a full one makes ``run_flow`` return a ``NEE
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -19,7 +20,7 @@ from numba import njit
 
 from market import _lob_kernels as K
 from market._borrow import borrow
-from market.flow import FP
+from market.flow import FLOW_FIELDS, FP
 from market.types import BUY, CANCEL, LIMIT, MARKET, MODIFY, SELL
 
 # ---- run_flow results
@@ -92,6 +93,14 @@ Q_OID, Q_PRICE, Q_QTY = range(3)
 
 MAX_UNIFORMS_PER_STEP = 16
 IMBALANCE_CALM = 0.4  # |signed / total market volume| that random flow alone rarely exceeds
+
+# The parameter indexes below are compile-time constants in numba's on-disk cache, and that cache is
+# only invalidated when *this* file changes. So this file records the FlowParams layout it was written
+# for: changing the fields of FlowParams fails here until the hash is updated (which edits this file
+# and so recompiles the kernels with the new indexes).
+FLOW_LAYOUT_SHA1 = "cba4d59a13ce"
+if hashlib.sha1(",".join(FLOW_FIELDS).encode()).hexdigest()[:12] != FLOW_LAYOUT_SHA1:  # pragma: no cover
+    raise ImportError("market.flow.FlowParams changed: update FLOW_LAYOUT_SHA1 in market/_flow_kernels.py")
 
 # packed parameter indexes (compile-time constants)
 P_N_MM = FP["n_market_makers"]
