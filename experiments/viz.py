@@ -32,6 +32,8 @@ import pandas as pd
 from matplotlib import rc_context, ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from experiments.config import ScenarioConfig, load_scenario
 from experiments.model import CascadeModel
@@ -41,7 +43,9 @@ from market.exposures import gamma_flip, gex_profile
 __all__ = [
     "DEFAULT_SCENARIO",
     "CascadeVizModel",
+    "CHARTS",
     "Levels",
+    "LiveChart",
     "cta_figure",
     "dealer_figure",
     "figure_bytes",
@@ -214,6 +218,8 @@ class CascadeVizModel(CascadeModel):
         self._series: tuple[int, pd.DataFrame] = (-1, pd.DataFrame())
         # The page draws from another thread than the one that steps (play runs in a worker thread).
         self.lock = threading.RLock()
+        self._charts: dict[str, LiveChart] = {}
+        self.render_wall_s: list[float] = []
 
     def series(self) -> pd.DataFrame:
         """:meth:`timeseries`, rebuilt only when a sample was added; safe while another thread steps."""
@@ -221,6 +227,24 @@ class CascadeVizModel(CascadeModel):
             if self._series[0] != len(self.rows):
                 self._series = (len(self.rows), pd.DataFrame(list(self.rows)))
             return self._series[1]
+
+    def chart_svg(self, name: str) -> bytes:
+        """Chart ``name`` (a key of :data:`CHARTS`) of the state now, as SVG.
+
+        The charts are built on first use and then updated in place; the model's lock is held while
+        drawing, so a step never runs in the middle of a redraw (and one chart is never drawn twice at once).
+        The drawing time goes to :attr:`render_wall_s` (the last 60).
+        """
+        with self.lock:
+            t0 = perf_counter()
+            chart = self._charts.get(name)
+            if chart is None:
+                chart = self._charts[name] = CHARTS[name](self.levels, self.t_range)
+            ts, status = self.snapshot()
+            svg = chart.update(ts, status).svg()
+            self.render_wall_s.append(perf_counter() - t0)
+            del self.render_wall_s[:-60]
+            return svg
 
     def snapshot(self) -> tuple[pd.DataFrame, dict[str, Any]]:
         """The series and :meth:`status` of one and the same moment (never in the middle of a step)."""
@@ -278,6 +302,12 @@ class CascadeVizModel(CascadeModel):
 
 
 # -------------------------------------------------------------------------------------- charts
+#
+# Each chart is built once per model and then only updated (line data, limits, title): building a
+# matplotlib figure costs about as much as drawing it, so a persistent figure redraws twice as fast.
+
+_CHART_RC = {"axes.titley": 1.0, "axes.titlepad": 4.0}  # a fixed title position skips a layout pass
+T_RANGE = (-5400.0, 23400.0)
 
 
 def _figure(twin: bool = False) -> Figure:
@@ -288,7 +318,7 @@ def _figure(twin: bool = False) -> Figure:
 
 
 def figure_bytes(fig: Figure, fmt: str = "svg") -> bytes:
-    """The figure as ``svg`` (text kept as text: the fastest to draw, about 0.05 s a chart) or ``png``."""
+    """The figure as ``svg`` (text kept as text: the fastest to draw) or ``png``."""
     buf = io.BytesIO()
     with rc_context({"svg.fonttype": "none"}):
         fig.savefig(buf, format=fmt)
@@ -305,229 +335,287 @@ def _time_axis(ax: Axes, t_range: tuple[float, float]) -> None:
     ax.grid(alpha=0.25)
 
 
-def _events(ax: Axes, levels: Levels | None, t_range: tuple[float, float], labels: bool) -> None:
-    if levels is None:
-        return
-    for i, (t, label) in enumerate(levels.events):
-        if t_range[0] <= t <= t_range[1]:
-            ax.axvline(t, color="0.45", lw=0.8, ls=":", zorder=0)
-            if labels:
-                ax.annotate(
-                    label,
-                    (t, 1.0),
-                    xycoords=("data", "axes fraction"),
-                    xytext=(2, -3 - 9 * (i % 3)),
-                    textcoords="offset points",
-                    fontsize=6.5,
-                    color="0.35",
-                    va="top",
-                )
-
-
-def _empty(ax: Axes, text: str) -> None:
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.5", fontsize=9)
-
-
 def _col(ts: pd.DataFrame, name: str) -> np.ndarray | None:
     if name not in ts.columns or ts.empty:
         return None
     return ts[name].to_numpy(dtype=float)
 
 
-def price_figure(
-    ts: pd.DataFrame,
-    levels: Levels | None = None,
-    t_range: tuple[float, float] = (-5400.0, 23400.0),
-    status: Mapping[str, Any] | None = None,
-) -> Figure:
-    """Mid price so far with the previous close, supports, CTA triggers, gamma flip and news events.
+def _limits(values: Sequence[np.ndarray], include: Sequence[float] = (), min_span: float = 1.0) -> tuple:
+    finite = [v[np.isfinite(v)] for v in values if v is not None]
+    finite = [v for v in finite if v.size]
+    if not finite and not include:
+        return -min_span, min_span
+    lo = min([float(v.min()) for v in finite] + list(include))
+    hi = max([float(v.max()) for v in finite] + list(include))
+    pad = max(0.08 * (hi - lo), 0.5 * min_span)
+    return lo - pad, hi + pad
+
+
+class LiveChart:
+    """One chart of the page, built once and updated in place from the time series so far.
 
     Args:
-        ts: The model's time series so far (columns ``t``, ``mid``).
-        levels: Reference levels (see :class:`Levels`); None draws the price alone.
-        t_range: x range (seconds from the open), fixed so the line grows left to right.
-        status: Optional :meth:`CascadeVizModel.status` for the title.
-
-    Returns:
-        The figure.
+        levels: Reference levels (events are drawn on every chart).
+        t_range: Fixed x range, seconds from the open.
     """
-    fig = _figure()
-    ax = fig.subplots()
-    _time_axis(ax, t_range)
-    mid = _col(ts, "mid")
-    ref = levels.prev_close if levels is not None else None
-    if mid is None:
-        _empty(ax, "no samples yet: press Step or Play")
-        lo, hi = (ref * 0.98, ref * 1.02) if ref else (0.0, 1.0)
-    else:
-        ax.plot(ts["t"], mid, color="black", lw=1.2, zorder=3)
-        ax.plot(ts["t"].iloc[-1], mid[-1], "o", color="black", ms=4, zorder=4)
-        finite = mid[np.isfinite(mid)]
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (ref or 0.0, ref or 1.0)
-        if ref:
-            lo, hi = min(lo, ref), max(hi, ref)
-        pad = max(0.08 * (hi - lo), 0.002 * (ref or hi or 1.0))
-        lo, hi = lo - pad, hi + pad
-    ax.set_ylim(lo, hi)
-    if levels is not None:
-        ax.axhline(levels.prev_close, color="0.35", ls="--", lw=1.0, label="prev close")
-        shown = [s for s in levels.supports if lo <= s <= hi]
-        for i, s in enumerate(shown):
-            ax.axhline(s, color="#2ca02c", ls=":", lw=1.5, label="support" if i == 0 else None)
-        trig = [x for x in levels.cta_triggers if lo <= x <= hi]
-        for i, x in enumerate(trig):
-            ax.axhline(
-                x, color="#ff7f0e", ls="-.", lw=0.8, alpha=0.45, label="CTA trigger" if i == 0 else None
-            )
-        if levels.gamma_flip is not None and lo <= levels.gamma_flip <= hi:
-            ax.axhline(levels.gamma_flip, color="#9467bd", ls="--", lw=1.2, label="gamma flip")
-        _events(ax, levels, t_range, labels=True)
-        ax.legend(loc="lower left", fontsize=7, ncols=4, frameon=False)
-    ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
-    ax.set_ylabel("S&P 500 mid (points)", fontsize=8)
-    ax.tick_params(labelsize=8)
+
+    title = ""
+    twin = False
+    empty_text = "no samples yet: press Step or Play"
+
+    def __init__(self, levels: Levels | None = None, t_range: tuple[float, float] = T_RANGE):
+        self.levels = levels
+        self.t_range = t_range
+        with rc_context(_CHART_RC):
+            self.fig = _figure(self.twin)
+            self.ax = self.fig.subplots()
+            self.ax2 = self.ax.twinx() if self.twin else None
+        _time_axis(self.ax, t_range)
+        self.ax.set_title(self.title, fontsize=9, loc="left")
+        self._empty = self.ax.text(0.5, 0.5, self.empty_text, transform=self.ax.transAxes, ha="center",
+                                   va="center", color="0.5", fontsize=9, visible=False)  # fmt: skip
+        if levels is not None:
+            for t, _label in levels.events:
+                if t_range[0] <= t <= t_range[1]:
+                    self.ax.axvline(t, color="0.45", lw=0.8, ls=":", zorder=0)
+        self.setup()
+
+    def setup(self) -> None:
+        """Create the artists (called once)."""
+
+    def draw(self, ts: pd.DataFrame, status: Mapping[str, Any] | None) -> bool:
+        """Update the artists from ``ts``; return False when there is nothing to show."""
+        return not ts.empty
+
+    def update(self, ts: pd.DataFrame, status: Mapping[str, Any] | None = None) -> LiveChart:
+        """Redraw from the series so far (and the model's status, for the price chart's title)."""
+        shown = self.draw(ts, status)
+        self._empty.set_visible(not shown)
+        return self
+
+    def svg(self) -> bytes:
+        """The chart as SVG."""
+        return figure_bytes(self.fig, "svg")
+
+
+class PriceChart(LiveChart):
+    """Mid price with the previous close, supports, CTA triggers, gamma flip and news events."""
+
     title = "Price"
-    if status is not None:
-        title = (
-            f"{status['clock']} ET · mid {status['mid']:,.2f} · {status['change_pct']:+.2f}% vs prev close"
-            f" · drawdown from high {status['drawdown_pct']:.2f}%"
-        )
-    ax.set_title(title, fontsize=9, loc="left")
-    return fig
+
+    def setup(self) -> None:  # noqa: D102
+        ax, levels = self.ax, self.levels
+        (self.line,) = ax.plot([], [], color="black", lw=1.2, zorder=3)
+        (self.dot,) = ax.plot([], [], "o", color="black", ms=4, zorder=4)
+        if levels is not None:
+            ax.axhline(levels.prev_close, color="0.35", ls="--", lw=1.0, label="prev close")
+            for i, s in enumerate(levels.supports):
+                ax.axhline(s, color="#2ca02c", ls=":", lw=1.5, label="support" if i == 0 else None)
+            for i, x in enumerate(levels.cta_triggers):
+                ax.axhline(
+                    x, color="#ff7f0e", ls="-.", lw=0.8, alpha=0.45, label="CTA trigger" if i == 0 else None
+                )
+            if levels.gamma_flip is not None:
+                ax.axhline(levels.gamma_flip, color="#9467bd", ls="--", lw=1.2, label="gamma flip")
+            for i, (t, label) in enumerate(levels.events):
+                if self.t_range[0] <= t <= self.t_range[1]:
+                    offset = (2, -3 - 9 * (i % 3))
+                    ax.annotate(label, (t, 1.0), xycoords=("data", "axes fraction"), xytext=offset,
+                                textcoords="offset points", fontsize=6.5, color="0.35", va="top")  # fmt: skip
+            ax.legend(loc="lower left", fontsize=7, ncols=4, frameon=False)
+            ax.set_ylim(levels.prev_close * 0.99, levels.prev_close * 1.01)
+        ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+        ax.set_ylabel("S&P 500 mid (points)", fontsize=8)
+
+    def draw(self, ts: pd.DataFrame, status: Mapping[str, Any] | None) -> bool:  # noqa: D102
+        if status is not None:
+            s = status
+            self.ax.set_title(
+                f"{s['clock']} ET · {s['mid']:,.2f} ({s['change_pct']:+.2f}% vs prev close)"
+                f" · drawdown {s['drawdown_pct']:.2f}%",
+                fontsize=9,
+                loc="left",
+            )
+        mid = _col(ts, "mid")
+        if mid is None:
+            return False
+        t = ts["t"].to_numpy(dtype=float)
+        self.line.set_data(t, mid)
+        self.dot.set_data(t[-1:], mid[-1:])
+        ref = self.levels.prev_close if self.levels is not None else None
+        self.ax.set_ylim(*_limits([mid], [ref] if ref else [], min_span=0.002 * (ref or float(mid[-1]))))
+        return True
+
+
+class DealerChart(LiveChart):
+    """Dealer gamma ($m per 1%, red when short) and the dealers' futures hedge (contracts, twin axis)."""
+
+    title = "Option dealers: gamma and delta hedge"
+    twin = True
+    empty_text = "no dealer positions"
+
+    def setup(self) -> None:  # noqa: D102
+        ax, ax2 = self.ax, self.ax2
+        self.fills: list[Any] = []
+        (self.line,) = ax.plot([], [], color="0.25", lw=0.8)
+        (self.hedge,) = ax2.plot([], [], color="#1f77b4", lw=1.4)
+        ax.axhline(0.0, color="0.2", lw=0.8)
+        ax.set_ylabel("dealer gamma ($m per 1%)", fontsize=8)
+        ax2.set_ylabel("futures hedge (contracts)", color="#1f77b4", fontsize=8)
+        ax2.tick_params(axis="y", colors="#1f77b4", labelsize=8)
+        ax2.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+        handles = [Patch(color="#2ca02c", alpha=0.35, label="long gamma (dampens)"),
+                   Patch(color="#d62728", alpha=0.35, label="short gamma (amplifies)"),
+                   Line2D([], [], color="#1f77b4", lw=1.4, label="futures hedge")]  # fmt: skip
+        ax.legend(handles=handles, loc="lower left", fontsize=7, ncols=3, frameon=False)
+
+    def draw(self, ts: pd.DataFrame, status: Mapping[str, Any] | None) -> bool:  # noqa: D102
+        gamma, hedge = _col(ts, "dealer_gamma"), _col(ts, "dealer_hedge")
+        for artist in self.fills:
+            artist.remove()
+        self.fills = []
+        if gamma is None or (not np.any(gamma) and not np.any(hedge)):
+            return False
+        t = ts["t"].to_numpy(dtype=float)
+        g = gamma / 1e6
+        self.fills = [
+            self.ax.fill_between(t, 0, g, where=g >= 0, color="#2ca02c", alpha=0.35, lw=0, interpolate=True),
+            self.ax.fill_between(t, 0, g, where=g < 0, color="#d62728", alpha=0.35, lw=0, interpolate=True),
+        ]
+        self.line.set_data(t, g)
+        self.hedge.set_data(t, hedge)
+        self.ax.set_ylim(*_limits([g], [0.0]))
+        self.ax2.set_ylim(*_limits([hedge], min_span=10.0))
+        return True
+
+
+class CTAChart(LiveChart):
+    """CTA futures position (contracts) and dip-buy capital deployed ($m, twin axis)."""
+
+    title = "CTAs and dip buyers"
+    twin = True
+
+    def setup(self) -> None:  # noqa: D102
+        ax, ax2 = self.ax, self.ax2
+        (self.cta,) = ax.plot([], [], color=CLASS_COLORS["cta"], lw=1.4, label="CTA position")
+        (self.dip,) = ax2.plot([], [], color=CLASS_COLORS["dip_buyers"], lw=1.4, label="dip capital deployed")
+        ax.axhline(0.0, color="0.3", lw=0.6)
+        ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+        ax.set_ylabel("CTA position (contracts)", color=CLASS_COLORS["cta"], fontsize=8)
+        ax2.set_ylabel("dip capital deployed ($m)", color=CLASS_COLORS["dip_buyers"], fontsize=8)
+        ax2.tick_params(axis="y", colors=CLASS_COLORS["dip_buyers"], labelsize=8)
+        ax.legend(handles=[self.cta, self.dip], loc="lower left", fontsize=7, ncols=2, frameon=False)
+
+    def draw(self, ts: pd.DataFrame, status: Mapping[str, Any] | None) -> bool:  # noqa: D102
+        cta, dip = _col(ts, "cta_position"), _col(ts, "dip_capital_deployed")
+        if cta is None:
+            return False
+        t = ts["t"].to_numpy(dtype=float)
+        dip_m = np.abs(dip) / 1e6
+        self.cta.set_data(t, cta)
+        self.dip.set_data(t, dip_m)
+        self.ax.set_ylim(*_limits([cta], [0.0], min_span=10.0))
+        self.ax2.set_ylim(0.0, max(1.0, float(np.nanmax(dip_m)) * 1.15))
+        return True
+
+
+class IVChart(LiveChart):
+    """30-day ATM implied vol (vol points): the event premium's crush and the re-spike as spot falls."""
+
+    title = "ATM implied volatility, 30-day (vol points)"
+
+    def setup(self) -> None:  # noqa: D102
+        (self.line,) = self.ax.plot([], [], color="#8c564b", lw=1.4)
+        (self.dot,) = self.ax.plot([], [], "o", color="#8c564b", ms=4)
+        self.ax.set_ylabel("implied vol (vol points)", fontsize=8)
+
+    def draw(self, ts: pd.DataFrame, status: Mapping[str, Any] | None) -> bool:  # noqa: D102
+        iv = _col(ts, "iv_atm")
+        if iv is None:
+            return False
+        t = ts["t"].to_numpy(dtype=float)
+        self.line.set_data(t, 100.0 * iv)
+        self.dot.set_data(t[-1:], 100.0 * iv[-1:])
+        self.ax.set_ylim(*_limits([100.0 * iv], min_span=0.5))
+        return True
+
+
+_FLOW_NAMES = {"dealers": "dealers", "cta": "CTAs", "hedgers": "hedgers", "dip_buyers": "dip buyers",
+               "background": "background"}  # fmt: skip
+
+
+class FlowsChart(LiveChart):
+    """Cumulative net futures flow per agent class (contracts, + = net bought)."""
+
+    title = "Who bought and sold futures (+ = net bought)"
+
+    def setup(self) -> None:  # noqa: D102
+        self.lines = {cls: self.ax.plot([], [], color=CLASS_COLORS[cls], lw=1.3, label=name)[0]
+                      for cls, name in _FLOW_NAMES.items()}  # fmt: skip
+        self._shown: tuple[str, ...] = ()
+        self.ax.axhline(0.0, color="0.3", lw=0.6)
+        self.ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+        self.ax.set_ylabel("cum. net flow (contracts)", fontsize=8)
+
+    def draw(self, ts: pd.DataFrame, status: Mapping[str, Any] | None) -> bool:  # noqa: D102
+        if ts.empty:
+            return False
+        t = ts["t"].to_numpy(dtype=float)
+        shown, values = [], []
+        for cls, line in self.lines.items():
+            v = _col(ts, f"flow_{cls}")
+            active = v is not None and bool(np.any(v))
+            line.set_visible(active)
+            if active:
+                line.set_data(t, v)
+                shown.append(cls)
+                values.append(v)
+        if tuple(shown) != self._shown:
+            self._shown = tuple(shown)
+            legend = self.ax.get_legend()
+            if legend is not None:
+                legend.remove()
+            if shown:
+                self.ax.legend(handles=[self.lines[c] for c in shown], loc="lower left", fontsize=7, ncols=2,
+                               frameon=False)  # fmt: skip
+        self.ax.set_ylim(*_limits(values, [0.0], min_span=10.0))
+        return bool(shown)
+
+
+CHARTS = {"price": PriceChart, "dealers": DealerChart, "cta": CTAChart, "iv": IVChart, "flows": FlowsChart}
+"""The page's charts by name, in page order."""
+
+
+def price_figure(ts: pd.DataFrame, levels: Levels | None = None, t_range: tuple[float, float] = T_RANGE,
+                 status: Mapping[str, Any] | None = None) -> Figure:  # fmt: skip
+    """A one-off :class:`PriceChart` figure (title from ``status``, a :meth:`CascadeVizModel.status`)."""
+    return PriceChart(levels, t_range).update(ts, status).fig
 
 
 def dealer_figure(
-    ts: pd.DataFrame, t_range: tuple[float, float] = (-5400.0, 23400.0), levels: Levels | None = None
+    ts: pd.DataFrame, t_range: tuple[float, float] = T_RANGE, levels: Levels | None = None
 ) -> Figure:
-    """Dealer gamma ($m per 1%, red when short) and the dealers' futures hedge (contracts, twin axis)."""
-    fig = _figure(twin=True)
-    ax = fig.subplots()
-    _time_axis(ax, t_range)
-    gamma, hedge = _col(ts, "dealer_gamma"), _col(ts, "dealer_hedge")
-    if gamma is None or (not np.any(gamma) and not np.any(hedge)):
-        _empty(ax, "no dealer positions (yet)")
-    else:
-        t = ts["t"].to_numpy(dtype=float)
-        g = gamma / 1e6
-        ax.fill_between(
-            t,
-            0,
-            g,
-            where=g >= 0,
-            color="#2ca02c",
-            alpha=0.35,
-            lw=0,
-            interpolate=True,
-            label="long gamma (dampens)",
-        )
-        ax.fill_between(
-            t,
-            0,
-            g,
-            where=g < 0,
-            color="#d62728",
-            alpha=0.35,
-            lw=0,
-            interpolate=True,
-            label="short gamma (amplifies)",
-        )
-        ax.plot(t, g, color="0.25", lw=0.8)
-        twin = ax.twinx()
-        twin.plot(t, hedge, color="#1f77b4", lw=1.4, label="futures hedge")
-        twin.set_ylabel("futures hedge (contracts)", color="#1f77b4", fontsize=8)
-        twin.tick_params(axis="y", colors="#1f77b4", labelsize=8)
-        twin.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
-        handles, labels = ax.get_legend_handles_labels()
-        h2, l2 = twin.get_legend_handles_labels()
-        ax.legend(handles + h2, labels + l2, loc="lower left", fontsize=7, ncols=3, frameon=False)
-    ax.axhline(0.0, color="0.2", lw=0.8)
-    ax.set_ylabel("dealer gamma ($m per 1%)", fontsize=8)
-    _events(ax, levels, t_range, labels=False)
-    ax.set_title("Option dealers: gamma and delta hedge", fontsize=9, loc="left")
-    return fig
+    """A one-off :class:`DealerChart` figure."""
+    return DealerChart(levels, t_range).update(ts).fig
 
 
 def cta_figure(
-    ts: pd.DataFrame, t_range: tuple[float, float] = (-5400.0, 23400.0), levels: Levels | None = None
+    ts: pd.DataFrame, t_range: tuple[float, float] = T_RANGE, levels: Levels | None = None
 ) -> Figure:
-    """CTA futures position (contracts) and dip-buy capital deployed ($m, twin axis)."""
-    fig = _figure(twin=True)
-    ax = fig.subplots()
-    _time_axis(ax, t_range)
-    cta, dip = _col(ts, "cta_position"), _col(ts, "dip_capital_deployed")
-    if cta is None:
-        _empty(ax, "no samples yet")
-    else:
-        t = ts["t"].to_numpy(dtype=float)
-        ax.plot(t, cta, color=CLASS_COLORS["cta"], lw=1.4, label="CTA position")
-        twin = ax.twinx()
-        twin.plot(t, dip / 1e6 + 0.0, color=CLASS_COLORS["dip_buyers"], lw=1.4, label="dip capital deployed")
-        twin.set_ylabel("dip capital deployed ($m)", color=CLASS_COLORS["dip_buyers"], fontsize=8)
-        twin.tick_params(axis="y", colors=CLASS_COLORS["dip_buyers"], labelsize=8)
-        twin.set_ylim(bottom=0, top=max(1.0, float(np.nanmax(dip)) / 1e6 * 1.15))
-        handles, labels = ax.get_legend_handles_labels()
-        h2, l2 = twin.get_legend_handles_labels()
-        ax.legend(handles + h2, labels + l2, loc="lower left", fontsize=7, ncols=2, frameon=False)
-    ax.axhline(0.0, color="0.3", lw=0.6)
-    ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
-    ax.set_ylabel("CTA position (contracts)", color=CLASS_COLORS["cta"], fontsize=8)
-    _events(ax, levels, t_range, labels=False)
-    ax.set_title("CTAs and dip buyers", fontsize=9, loc="left")
-    return fig
+    """A one-off :class:`CTAChart` figure."""
+    return CTAChart(levels, t_range).update(ts).fig
 
 
 def iv_figure(
-    ts: pd.DataFrame, t_range: tuple[float, float] = (-5400.0, 23400.0), levels: Levels | None = None
+    ts: pd.DataFrame, t_range: tuple[float, float] = T_RANGE, levels: Levels | None = None
 ) -> Figure:
-    """30-day ATM implied vol (vol points): the event premium's crush and the re-spike as spot falls."""
-    fig = _figure()
-    ax = fig.subplots()
-    _time_axis(ax, t_range)
-    iv = _col(ts, "iv_atm")
-    if iv is None:
-        _empty(ax, "no samples yet")
-    else:
-        t = ts["t"].to_numpy(dtype=float)
-        ax.plot(t, 100.0 * iv, color="#8c564b", lw=1.4)
-        ax.plot(t[-1], 100.0 * iv[-1], "o", color="#8c564b", ms=4)
-        lo, hi = float(np.nanmin(iv)) * 100.0, float(np.nanmax(iv)) * 100.0
-        pad = max(0.1 * (hi - lo), 0.25)
-        ax.set_ylim(lo - pad, hi + pad)
-    ax.set_ylabel("implied vol (vol points)", fontsize=8)
-    _events(ax, levels, t_range, labels=False)
-    ax.set_title("ATM implied volatility, 30-day (vol points)", fontsize=9, loc="left")
-    return fig
+    """A one-off :class:`IVChart` figure."""
+    return IVChart(levels, t_range).update(ts).fig
 
 
 def flows_figure(
-    ts: pd.DataFrame, t_range: tuple[float, float] = (-5400.0, 23400.0), levels: Levels | None = None
+    ts: pd.DataFrame, t_range: tuple[float, float] = T_RANGE, levels: Levels | None = None
 ) -> Figure:
-    """Cumulative net futures flow per agent class (contracts, + = net bought)."""
-    fig = _figure()
-    ax = fig.subplots()
-    _time_axis(ax, t_range)
-    drawn = 0
-    for cls, name in _FLOW_NAMES.items():
-        values = _col(ts, f"flow_{cls}")
-        if values is not None and np.any(values):
-            ax.plot(ts["t"], values, color=CLASS_COLORS[cls], lw=1.3, label=name)
-            drawn += 1
-    if drawn:
-        ax.legend(loc="lower left", fontsize=7, ncols=2, frameon=False)
-    else:
-        _empty(ax, "no flows yet")
-    ax.axhline(0.0, color="0.3", lw=0.6)
-    ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
-    ax.set_ylabel("cum. net flow (contracts)", fontsize=8)
-    _events(ax, levels, t_range, labels=False)
-    ax.set_title("Who bought and sold futures (+ = net bought)", fontsize=9, loc="left")
-    return fig
-
-
-_FLOW_NAMES = {
-    "dealers": "dealers",
-    "cta": "CTAs",
-    "hedgers": "hedgers",
-    "dip_buyers": "dip buyers",
-    "background": "background",
-}
+    """A one-off :class:`FlowsChart` figure."""
+    return FlowsChart(levels, t_range).update(ts).fig

@@ -17,27 +17,14 @@ from __future__ import annotations
 
 import html
 import statistics
-from collections.abc import Callable
-from time import perf_counter
 
+import reacton.ipywidgets as rw
 import solara
-from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from experiments.config import load_scenario, shipped_scenarios
-from experiments.viz import (
-    CascadeVizModel,
-    cta_figure,
-    dealer_figure,
-    figure_bytes,
-    flows_figure,
-    format_usd,
-    iv_figure,
-    parse_usd,
-    price_figure,
-    viz_scenario,
-)
+from experiments.viz import CascadeVizModel, format_usd, parse_usd, viz_scenario
 
 SCENARIO = viz_scenario()
 _BASE = load_scenario(SCENARIO)
@@ -87,56 +74,47 @@ class CascadePage(CascadeVizModel):
             step_s,
         )
         self.notes = notes
-        self.render_wall_s: list[float] = []
 
 
-def _chart(model: CascadePage, draw: Callable[[CascadePage], Figure]) -> solara.Element:
-    """Draw and encode one chart; the time it took goes into ``model.render_wall_s``."""
-    t0 = perf_counter()
-    svg = figure_bytes(draw(model), "svg")
-    model.render_wall_s.append(perf_counter() - t0)
-    del model.render_wall_s[:-60]
-    return solara.Image(svg, format="svg+xml", width="100%")
-
-
-def _price(model: CascadePage) -> Figure:
-    ts, status = model.snapshot()
-    return price_figure(ts, model.levels, model.t_range, status)
+def _chart(model: CascadePage, name: str) -> solara.Element:
+    # fill the grid cell, keep the aspect ratio: never taller than the cell, whatever the window width
+    return rw.Image(value=model.chart_svg(name), format="svg+xml", _dom_classes=["solara-image"],
+                    layout={"width": "100%", "height": "100%", "object_fit": "contain"})  # fmt: skip
 
 
 @solara.component
 def PriceChart(model: CascadePage):
     """Mid price with the reference levels and the news events; the title shows the clock."""
     update_counter.get()
-    return _chart(model, _price)
+    return _chart(model, "price")
 
 
 @solara.component
 def DealerChart(model: CascadePage):
     """Dealer gamma (red when short) and the dealers' futures hedge."""
     update_counter.get()
-    return _chart(model, lambda m: dealer_figure(m.series(), m.t_range, m.levels))
+    return _chart(model, "dealers")
 
 
 @solara.component
 def CTAChart(model: CascadePage):
     """CTA position and dip capital deployed."""
     update_counter.get()
-    return _chart(model, lambda m: cta_figure(m.series(), m.t_range, m.levels))
+    return _chart(model, "cta")
 
 
 @solara.component
 def IVChart(model: CascadePage):
     """ATM implied vol: the event premium crush and the re-spike."""
     update_counter.get()
-    return _chart(model, lambda m: iv_figure(m.series(), m.t_range, m.levels))
+    return _chart(model, "iv")
 
 
 @solara.component
 def FlowsChart(model: CascadePage):
     """Cumulative net futures flow per agent class."""
     update_counter.get()
-    return _chart(model, lambda m: flows_figure(m.series(), m.t_range, m.levels))
+    return _chart(model, "flows")
 
 
 def _ms(values: list[float]) -> str:
