@@ -311,10 +311,19 @@ T_RANGE = (-5400.0, 23400.0)
 
 
 def _figure(twin: bool = False) -> Figure:
-    # Fixed margins instead of a layout engine: constrained layout doubles the cost of a redraw.
+    # Fixed margins instead of a layout engine: constrained layout doubles the cost of a redraw. The
+    # strip above the axes holds the legend, the title sits above it.
     fig = Figure(figsize=CHART_SIZE_IN, dpi=CHART_DPI)
-    fig.subplots_adjust(left=0.15, right=0.86 if twin else 0.97, bottom=0.08, top=0.92)
+    fig.subplots_adjust(left=0.15, right=0.86 if twin else 0.97, bottom=0.08, top=0.86)
     return fig
+
+
+_TITLE_PAD = 15.0  # points: room for one row of legend between the axes and the title
+
+
+def _legend_above(ax: Axes, handles: Sequence[Any], ncols: int) -> None:
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.1, fontsize=7,
+              ncols=ncols, frameon=False, handlelength=1.6, columnspacing=1.0)  # fmt: skip
 
 
 def figure_bytes(fig: Figure, fmt: str = "svg") -> bytes:
@@ -372,7 +381,7 @@ class LiveChart:
             self.ax = self.fig.subplots()
             self.ax2 = self.ax.twinx() if self.twin else None
         _time_axis(self.ax, t_range)
-        self.ax.set_title(self.title, fontsize=9, loc="left")
+        self.ax.set_title(self.title, fontsize=9, loc="left", pad=_TITLE_PAD)
         self._empty = self.ax.text(0.5, 0.5, self.empty_text, transform=self.ax.transAxes, ha="center",
                                    va="center", color="0.5", fontsize=9, visible=False)  # fmt: skip
         if levels is not None:
@@ -423,7 +432,7 @@ class PriceChart(LiveChart):
                     offset = (2, -3 - 9 * (i % 3))
                     ax.annotate(label, (t, 1.0), xycoords=("data", "axes fraction"), xytext=offset,
                                 textcoords="offset points", fontsize=6.5, color="0.35", va="top")  # fmt: skip
-            ax.legend(loc="lower left", fontsize=7, ncols=4, frameon=False)
+            _legend_above(ax, ax.get_legend_handles_labels()[0], ncols=4)
             ax.set_ylim(levels.prev_close * 0.99, levels.prev_close * 1.01)
         ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
         ax.set_ylabel("S&P 500 mid (points)", fontsize=8)
@@ -436,6 +445,7 @@ class PriceChart(LiveChart):
                 f" · drawdown {s['drawdown_pct']:.2f}%",
                 fontsize=9,
                 loc="left",
+                pad=_TITLE_PAD,
             )
         mid = _col(ts, "mid")
         if mid is None:
@@ -468,7 +478,7 @@ class DealerChart(LiveChart):
         handles = [Patch(color="#2ca02c", alpha=0.35, label="long gamma (dampens)"),
                    Patch(color="#d62728", alpha=0.35, label="short gamma (amplifies)"),
                    Line2D([], [], color="#1f77b4", lw=1.4, label="futures hedge")]  # fmt: skip
-        ax.legend(handles=handles, loc="lower left", fontsize=7, ncols=3, frameon=False)
+        _legend_above(ax, handles, ncols=3)
 
     def draw(self, ts: pd.DataFrame, status: Mapping[str, Any] | None) -> bool:  # noqa: D102
         gamma, hedge = _col(ts, "dealer_gamma"), _col(ts, "dealer_hedge")
@@ -505,7 +515,7 @@ class CTAChart(LiveChart):
         ax.set_ylabel("CTA position (contracts)", color=CLASS_COLORS["cta"], fontsize=8)
         ax2.set_ylabel("dip capital deployed ($m)", color=CLASS_COLORS["dip_buyers"], fontsize=8)
         ax2.tick_params(axis="y", colors=CLASS_COLORS["dip_buyers"], labelsize=8)
-        ax.legend(handles=[self.cta, self.dip], loc="lower left", fontsize=7, ncols=2, frameon=False)
+        _legend_above(ax, [self.cta, self.dip], ncols=2)
 
     def draw(self, ts: pd.DataFrame, status: Mapping[str, Any] | None) -> bool:  # noqa: D102
         cta, dip = _col(ts, "cta_position"), _col(ts, "dip_capital_deployed")
@@ -577,8 +587,7 @@ class FlowsChart(LiveChart):
             if legend is not None:
                 legend.remove()
             if shown:
-                self.ax.legend(handles=[self.lines[c] for c in shown], loc="lower left", fontsize=7, ncols=2,
-                               frameon=False)  # fmt: skip
+                _legend_above(self.ax, [self.lines[c] for c in shown], ncols=len(shown))
         self.ax.set_ylim(*_limits(values, [0.0], min_span=10.0))
         return bool(shown)
 
