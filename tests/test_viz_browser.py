@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -132,7 +133,9 @@ def _missing() -> str | None:
         if importlib.util.find_spec(module) is None:
             return f"python package {module!r} not installed ({extra})"
     try:
-        import mesa.visualization  # noqa: F401
+        with warnings.catch_warnings():  # solara lints Mesa's hooks on import (a UserWarning, harmless)
+            warnings.simplefilter("ignore")
+            import mesa.visualization  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - any import problem means: no page to test
         return f"mesa.visualization does not import: {exc}"
     return None
