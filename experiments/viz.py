@@ -291,12 +291,15 @@ class CascadeVizModel(CascadeModel):
         }
 
     def describe(self) -> str:
-        """One line with what this run is: scenario, seed and the knobs' values."""
+        """One line with what this run is: scenario, seed and the knobs' values ("off": class disabled)."""
         c = self.config
-        dip = format_usd(c.dip_buyers.capital_usd)
+        dip = format_usd(c.dip_buyers.capital_usd) + ("" if c.dip_buyers.enabled else " (off)")
+        cta = format_usd(c.cta.capital_usd) + ("" if c.cta.enabled else " (off)")
+        has_dealers = c.dealers.enabled and bool(c.options.positions)
+        dealers = f"x{self.dealer_scale:g}" + ("" if has_dealers else " (no dealers)")
         return (
             f"{self.scenario} · seed {self.seed_value} · dip-buy capital ${dip}"
-            f" · dealer positioning x{self.dealer_scale:g} · CTA capital ${format_usd(c.cta.capital_usd)}"
+            f" · dealer positioning {dealers} · CTA capital ${cta}"
             f" · {self.step_s:g} s per step"
         )
 
