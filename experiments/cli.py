@@ -70,7 +70,8 @@ def cmd_viz(args: argparse.Namespace) -> int:
 
     app = Path(__file__).with_name("viz_app.py")
     env = dict(os.environ, CASCADE_VIZ_SCENARIO=args.scenario, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False")
-    cmd = ["solara", "run", str(app), "--host", "127.0.0.1", "--port", str(args.port), "--production"]
+    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", "127.0.0.1", "--port", str(args.port),
+           "--production", "--no-check-version"]  # fmt: skip
     if not args.open:
         cmd.append("--no-open")
     return subprocess.call(cmd, env=env)
