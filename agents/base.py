@@ -74,12 +74,5 @@ class TraderAgent(mesa.Agent):
         """
         return self.model.watch(self.owner, self.to_ticks(level_points), direction, method)
 
-    def watch_crossing(self, level_points: float, method: Callable[..., None]) -> int:
-        """Watch for the last trade crossing ``level_points`` from where it is now."""
-        direction = 1 if self.to_ticks(level_points) > self.to_ticks(self.last_points) else -1
-        if self.to_ticks(level_points) == self.to_ticks(self.last_points):
-            level_points -= self.model.exchange.tick  # at the level now: wait for a move through it
-        return self.watch(level_points, direction, method)
-
     def on_news(self, event) -> None:  # noqa: B027 - optional hook
         """Macro-event hook; agents that care override it."""

@@ -36,7 +36,6 @@ class OptionDealer(TraderAgent):
         super().__init__(model, name)
         self.params = params
         self._watch_ids: list[int] = []
-        self.last_target = 0.0
         if params.hedging:
             self.wake_in(self._interval(), self.scheduled_hedge)
 
@@ -65,7 +64,6 @@ class OptionDealer(TraderAgent):
         """Trade toward the target if the gap exceeds the band; re-arm the price watches."""
         p = self.params
         target, gamma = self.target_contracts()
-        self.last_target = target
         gap = target - self.position
         if abs(gap) > p.band_contracts:
             qty = int(math.copysign(min(abs(gap) * p.hedge_fraction, p.max_clip_contracts), gap))

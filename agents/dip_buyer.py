@@ -36,12 +36,16 @@ class DipBuyer(TraderAgent):
     def __init__(self, model, name: str, params: DipBuyerParams):
         super().__init__(model, name)
         self.params = params
-        self.spent_usd = 0.0
         self.tranche = 0
         self._watch_id: int | None = None
         self._bid_oid: int | None = None
         model.subscribe_new_high(self)
         self._arm()
+
+    @property
+    def spent_usd(self) -> float:
+        """Capital deployed so far ($), read from the account."""
+        return self._spent_from_account()
 
     @property
     def budget_left_usd(self) -> float:
@@ -78,7 +82,6 @@ class DipBuyer(TraderAgent):
             return
         if self.params.aggressive:
             res = ex.submit(self.owner, LIMIT, BUY, qty, price_ticks=ex.book.best_ask or self.to_ticks(price))
-            self._record_fills(res.filled_qty, res.avg_price_ticks)
             if res.filled_qty < qty and ex.book.order(res.oid) is not None:
                 ex.submit(self.owner, CANCEL, 0, 0, oid=res.oid)
             self.tranche += 1
@@ -86,9 +89,7 @@ class DipBuyer(TraderAgent):
         else:
             bid = ex.book.best_bid or self.to_ticks(price)
             res = ex.submit(self.owner, LIMIT, BUY, qty, price_ticks=bid)
-            self._record_fills(res.filled_qty, res.avg_price_ticks)
             self._bid_oid = res.oid
-            self._bid_qty = qty
             self._pos_before = self.position - res.filled_qty
             self.wake_in(self.params.patience_s, self.check_bid)
 
@@ -100,15 +101,10 @@ class DipBuyer(TraderAgent):
             if live is not None:
                 ex.submit(self.owner, CANCEL, 0, 0, oid=self._bid_oid)
             filled = self.position - self._pos_before
-            self.spent_usd = self._spent_from_account()
             self._bid_oid = None
             if filled > 0:
                 self.tranche += 1
         self._arm()
-
-    def _record_fills(self, qty: int, avg_ticks: float) -> None:
-        if qty > 0:
-            self.spent_usd = self._spent_from_account()
 
     def _spent_from_account(self) -> float:
         # cash is negative when buying; dip buyers only buy, so -cash is what they spent
