@@ -98,7 +98,7 @@ IMBALANCE_CALM = 0.4  # |signed / total market volume| that random flow alone ra
 # only invalidated when *this* file changes. So this file records the FlowParams layout it was written
 # for: changing the fields of FlowParams fails here until the hash is updated (which edits this file
 # and so recompiles the kernels with the new indexes).
-FLOW_LAYOUT_SHA1 = "cba4d59a13ce"
+FLOW_LAYOUT_SHA1 = "755019e81b7a"
 if hashlib.sha1(",".join(FLOW_FIELDS).encode()).hexdigest()[:12] != FLOW_LAYOUT_SHA1:  # pragma: no cover
     raise ImportError("market.flow.FlowParams changed: update FLOW_LAYOUT_SHA1 in market/_flow_kernels.py")
 
@@ -110,6 +110,8 @@ P_MM_STEP = FP["mm_level_step_ticks"]
 P_MM_SIZE = FP["mm_size_qty"]
 P_MM_DECAY = FP["mm_size_decay"]
 P_MM_HALF = FP["mm_half_spread_ticks"]
+P_MM_MAX_HALF = FP["mm_max_half_spread_ticks"]
+P_MM_MIN_SIZE = FP["mm_min_size_qty"]
 P_MM_SKEW = FP["mm_skew_ticks_per_qty"]
 P_MM_MAXINV = FP["mm_max_inventory_qty"]
 P_MM_CALM = FP["mm_calm_vol_ann"]
@@ -139,6 +141,7 @@ P_SNAP_S = FP["snapshot_interval_s"]
 P_SENT_HL = FP["sentiment_halflife_s"]
 P_VALUE_GAIN = FP["value_gain"]
 P_VALUE_HL = FP["value_halflife_s"]
+P_VALUE_RATE = FP["value_rate_gain"]
 P_DEPTH_W = FP["depth_window_ticks"]
 
 SECONDS_PER_YEAR_OF_TRADING = 23_400.0 * 252.0
@@ -264,11 +267,13 @@ def _stress(ff, fp):
 def _maker_width(ff, fp):
     """Makers' quoted spread (ticks): wider with vol above calm and with one-sided flow.
 
-    Only imbalance beyond IMBALANCE_CALM counts: random flow alone rarely reaches it.
+    Only imbalance beyond IMBALANCE_CALM counts: random flow alone rarely reaches it. The half-spread
+    is capped at the quoting obligation ``mm_max_half_spread_ticks``.
     """
     excess, imb = _stress(ff, fp)
     one_sided = max(0.0, (imb - IMBALANCE_CALM) / (1.0 - IMBALANCE_CALM))
-    return max(1, int(round(2.0 * (fp[P_MM_HALF] + fp[P_MM_WIDEN] * (excess + one_sided)))))
+    half = min(fp[P_MM_HALF] + fp[P_MM_WIDEN] * (excess + one_sided), fp[P_MM_MAX_HALF])
+    return max(1, int(round(2.0 * half)))
 
 
 @njit(cache=True, inline="always")
@@ -365,7 +370,8 @@ def _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, 
         quoting = not ((si == 0 and inv >= fp[P_MM_MAXINV]) or (si == 1 and inv <= -fp[P_MM_MAXINV]))
         for lv in range(n_levels):
             target_price = bid0 - lv * step if si == 0 else ask0 + lv * step
-            target_qty = int(round(fp[P_MM_SIZE] * size_factor * fp[P_MM_DECAY] ** lv))
+            touch_qty = max(fp[P_MM_SIZE] * size_factor, fp[P_MM_MIN_SIZE])  # the quoting obligation
+            target_qty = int(round(touch_qty * fp[P_MM_DECAY] ** lv))
             if not quoting or target_price < minp or target_price > maxp:
                 target_qty = 0
             oid = mm[m, si, lv, Q_OID]
@@ -504,6 +510,8 @@ def _total_rates(ff, fp, fi, t_s):
     r_mm = fp[P_N_MM] * fp[P_MM_RATE]
     r_lim = fp[P_NL_RATE] * act
     r_mkt = fp[P_NM_RATE] * act
+    if fp[P_VALUE_RATE] > 0.0 and ff[FF_MID_PREV] > 0.0:  # value investors come in size far from value
+        r_mkt *= 1.0 + fp[P_VALUE_RATE] * 100.0 * abs(ff[FF_VALUE] / ff[FF_MID_PREV] - 1.0)
     r_can = fp[P_NC_HAZARD] * fi[FI_N_NOISE]
     return r_mm, r_lim, r_mkt, r_can
 
@@ -586,7 +594,8 @@ def _compact_noise(htab, fi, noise):
 def event_bounds(fp):
     """(most messages, most contracts per message) one background event can send."""
     max_msgs = 4 * int(fp[P_MM_LEVELS]) + 2
-    max_qty = int(max(fp[P_NM_MAX], fp[P_MM_SIZE] * max(1.0, fp[P_MM_DECAY]) ** fp[P_MM_LEVELS])) + 1
+    maker_size = max(fp[P_MM_SIZE], fp[P_MM_MIN_SIZE])
+    max_qty = int(max(fp[P_NM_MAX], maker_size * max(1.0, fp[P_MM_DECAY]) ** fp[P_MM_LEVELS])) + 1
     return max_msgs, max_qty
 
 

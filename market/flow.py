@@ -10,9 +10,14 @@ place orders relative to the current touch, so prices move only through the orde
 Market makers withdraw in stress: the size they show falls and their quotes widen as short-term
 realized volatility rises above ``mm_calm_vol_ann`` and as market-order flow turns one-sided
 (``mm_withdraw_vol``, ``mm_withdraw_imbalance``, ``mm_widen_ticks``); they return as it calms.
+Like the exchange's designated market makers they keep a quoting obligation however stressed the
+market: at least ``mm_min_size_qty`` per level within ``mm_max_half_spread_ticks`` of the mid, so
+the book thins out but never empties.
 Noise orders (market and limit) lean toward a value belief: P(buy) = (1 + lean) / 2 with lean =
 sentiment + value_gain * (value - mid) / mid (clipped), where the value adapts to the mid with
-``value_halflife_s``. That is the market's elastic supply: a persistent one-sided flow from the
+``value_halflife_s``, and the market-order rate grows by ``value_rate_gain`` times the base rate
+per 1% of gap (value investors come in size when the price strays far). That is the market's
+elastic supply: a persistent one-sided flow from the
 agents moves the price until the value traders' counter-flow matches it, instead of exhausting the
 market makers. News may shift the value belief or the sentiment
 (``Exchange.shift_value``/``shift_sentiment``), never a price.
@@ -51,6 +56,12 @@ class FlowParams:
     mm_withdraw_vol: float = _f(1.5, "size divisor slope per unit of vol above calm", ge=0)
     mm_withdraw_imbalance: float = _f(2.0, "size divisor slope per unit of |flow imbalance|", ge=0)
     mm_widen_ticks: float = _f(1.0, "extra half-spread (ticks) per unit of vol above calm", ge=0)
+    mm_max_half_spread_ticks: float = _f(
+        8.0, "quoting obligation: a maker's half-spread never exceeds this (ticks)", ge=0.5
+    )
+    mm_min_size_qty: float = _f(
+        1.0, "quoting obligation: contracts a maker always shows per level, however stressed", ge=0
+    )
     mm_refill_latency_s: float = _f(
         0.02, "delay before a maker requotes a spread wider than its own (s)", gt=0
     )
@@ -82,6 +93,9 @@ class FlowParams:
         10.0, "market-order buy bias per unit of (value - mid) / mid: 10 = +0.1 at a 1% discount", ge=0
     )
     value_halflife_s: float = _f(7200.0, "half-life of the value belief's drift toward the mid (s)", gt=0)
+    value_rate_gain: float = _f(
+        0.0, "extra noise market-order rate per 1% gap between value and mid (x the base rate)", ge=0
+    )
 
     # ---- beliefs (set by news through Exchange.shift_sentiment, never a price)
     sentiment_halflife_s: float = _f(
