@@ -7,12 +7,14 @@ model's), the event scheduler and the exchange.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import mesa
 
-from market.types import BUY, MARKET, SELL
+from market.types import BUY, IOC, MARKET, SELL
 
 if TYPE_CHECKING:
     from experiments.model import CascadeModel
@@ -27,6 +29,7 @@ class TraderAgent(mesa.Agent):
         super().__init__(model)
         self.name = name
         self.owner = model.exchange.register_owner(name, self.group)
+        self._volume_mark = model.exchange.cum_volume  # market volume when this agent last traded
 
     # ------------------------------------------------------------------ reading the market
     @property
@@ -55,13 +58,41 @@ class TraderAgent(mesa.Agent):
         return int(round(points / self.model.exchange.tick))
 
     # ------------------------------------------------------------------ acting
-    def trade_market(self, signed_qty: int) -> int:
-        """Buy (+) or sell (-) ``|signed_qty|`` futures at market; return the filled signed quantity."""
+    def trade_market(self, signed_qty: int, max_slippage_ticks: int | None = None) -> int:
+        """Buy (+) or sell (-) ``|signed_qty|`` futures now; return the filled signed quantity.
+
+        With ``max_slippage_ticks`` the order is a marketable immediate-or-cancel limit at most that
+        many ticks through the opposite touch (the last trade if that side is empty), as execution
+        algorithms protect their child orders; the unfilled rest is dropped. Without it, a market
+        order that walks the book.
+        """
         if signed_qty == 0:
             return 0
+        ex = self.model.exchange
         side = BUY if signed_qty > 0 else SELL
-        res = self.model.exchange.submit(self.owner, MARKET, side, abs(int(signed_qty)))
-        return side * res.filled_qty
+        qty = abs(int(signed_qty))
+        if max_slippage_ticks is None:
+            filled = ex.submit(self.owner, MARKET, side, qty).filled_qty
+        else:
+            touch = ex.book.best_ask if side == BUY else ex.book.best_bid
+            if touch is None:
+                touch = ex.book.last_price
+            if touch is None:
+                return 0
+            limit = max(touch + side * int(max_slippage_ticks), 1)
+            filled = ex.submit(self.owner, IOC, side, qty, price_ticks=limit).filled_qty
+        self._volume_mark = ex.cum_volume
+        return side * filled
+
+    def participation_room(self, max_participation: float) -> int:
+        """Contracts allowed now under a percent-of-volume cap (``max_participation``).
+
+        The cap applies to the volume the market traded since this agent's previous order;
+        ``math.inf`` means no cap.
+        """
+        if math.isinf(max_participation):
+            return sys.maxsize
+        return int(max_participation * (self.model.exchange.cum_volume - self._volume_mark))
 
     def wake_in(self, delay_s: float, method: Callable[[], None]) -> None:
         """Call ``method`` (a bound method of this agent) ``delay_s`` seconds from now."""

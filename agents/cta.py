@@ -34,6 +34,7 @@ class CTAParams:
     rebalance_interval_s: float
     slice_interval_s: float
     max_slice_contracts: int
+    max_slippage_ticks: int  # a child order trades at most this many ticks through the touch
 
 
 class CTATrendFollower(TraderAgent):
@@ -113,7 +114,8 @@ class CTATrendFollower(TraderAgent):
         if abs(gap) < 1.0:
             self._working = False
             return
-        self.trade_market(int(math.copysign(min(abs(gap), self.params.max_slice_contracts), gap)))
+        qty = int(math.copysign(min(abs(gap), self.params.max_slice_contracts), gap))
+        self.trade_market(qty, self.params.max_slippage_ticks)
         self.wake_in(self.params.slice_interval_s * float(self.rng.uniform(0.5, 1.5)), self.execute_slice)
 
     def _arm_watches(self) -> None:

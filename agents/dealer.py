@@ -3,7 +3,10 @@
 A dealer's hedge target is its share of ``-delta`` of the dealer book, recomputed from live greeks
 at the current futures price, implied vols and clock, so gamma (spot), vanna (IV) and charm (time)
 flows come out of the maths. It re-hedges on its own schedule and, between wake-ups, when the price
-moves far enough that the gap would exceed its band (a price watch), trading at market in clips.
+moves far enough that the gap would exceed its band (a price watch), trading in clips that go at
+most ``max_slippage_ticks`` through the touch and at most ``max_participation`` of the volume the
+market traded since its previous order, as a percent-of-volume algorithm does; what the book cannot
+give now is worked later.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class DealerParams:
     hedge_fraction: float  # fraction of the gap closed per re-hedge
     hedging: bool  # False: holds the options, never hedges
     watch_move_pct: float  # re-hedge between wake-ups after a move of at least this (% of price)
+    max_slippage_ticks: int  # a hedge order trades at most this many ticks through the touch
+    max_participation: float  # a hedge order is at most this fraction of the volume since the last
 
 
 class OptionDealer(TraderAgent):
@@ -66,8 +71,9 @@ class OptionDealer(TraderAgent):
         target, gamma = self.target_contracts()
         gap = target - self.position
         if abs(gap) > p.band_contracts:
-            qty = int(math.copysign(min(abs(gap) * p.hedge_fraction, p.max_clip_contracts), gap))
-            self.trade_market(qty)
+            room = self.participation_room(p.max_participation)
+            qty = int(math.copysign(min(abs(gap) * p.hedge_fraction, p.max_clip_contracts, room), gap))
+            self.trade_market(qty, p.max_slippage_ticks)
             if abs(target - self.position) > p.band_contracts:
                 self.wake_in(float(self.rng.uniform(5.0, 20.0)), self.follow_up)
         self._arm_watches(gamma)

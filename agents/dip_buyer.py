@@ -1,19 +1,30 @@
 """Dip buyers: a dollar budget, entry levels set by the drawdown from the day's high.
 
 Each buyer splits its budget into tranches; tranche ``k`` is bought when the price has fallen
-``entry_drawdown_pct + k * tranche_step_pct`` below the day's high (a price watch, moved up when the
-high rises). Aggressive buyers lift offers with market orders; passive ones rest a bid at the best
-bid and cancel it after ``patience_s`` if unfilled (the tranche is then tried again at the next
-trigger). A buyer never spends more than its budget and stops when it is spent.
+``entry_drawdown_pct + k * tranche_step_pct`` below the day's high. The level follows the high as it
+rises. Two styles:
+
+* passive buyers rest a limit bid at the level (the bids that hold a market up) once the price has
+  come within ``APPROACH_PCT`` of it, moved up with the high while untouched; once it is filled the
+  next, deeper tranche is bid;
+* aggressive buyers wait for the level (a price watch) and then work the tranche with marketable
+  orders at most ``max_slippage_ticks`` above the ask, coming back every few seconds until it is
+  bought.
+
+A buyer never spends more than its budget and stops when it is spent.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from agents.base import TraderAgent
 from market.types import BUY, CANCEL, LIMIT
+
+RETRY_S = (5.0, 15.0)  # an aggressive buyer comes back for the rest of a tranche after U(5, 15) s
+CHECK_S = 30.0  # a passive buyer whose bid is being hit checks it again after this long (s)
+REPEG_TICKS = 4  # a resting bid follows the high only once its level moved at least this far
+APPROACH_PCT = 0.5  # a passive buyer bids once the price is within this % above its level
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +36,7 @@ class DipBuyerParams:
     tranches: int
     tranche_step_pct: float
     aggressive: bool
-    patience_s: float
+    max_slippage_ticks: int = 8
 
 
 class DipBuyer(TraderAgent):
@@ -38,7 +49,10 @@ class DipBuyer(TraderAgent):
         self.params = params
         self.tranche = 0
         self._watch_id: int | None = None
-        self._bid_oid: int | None = None
+        self._bid_oid: int | None = None  # passive: the resting bid of the current tranche
+        self._bid_price = 0  # its price (ticks)
+        self._bid_qty = 0  # its size (contracts)
+        self._to_buy = 0  # aggressive: contracts still to buy in the tranche being worked
         model.subscribe_new_high(self)
         self._arm()
 
@@ -56,54 +70,97 @@ class DipBuyer(TraderAgent):
         dd = self.params.entry_drawdown_pct + self.tranche * self.params.tranche_step_pct
         return self.model.day_high_points * (1.0 - dd / 100.0)
 
+    def _done(self) -> bool:
+        return self.tranche >= self.params.tranches or self.budget_left_usd <= 0
+
+    def _tranche_qty(self, worst_price_ticks: int) -> int:
+        """Contracts of the next tranche affordable at ``worst_price_ticks`` per contract."""
+        ex = self.model.exchange
+        usd = min(self.params.capital_usd / self.params.tranches, self.budget_left_usd)
+        return int(usd // (worst_price_ticks * ex.tick * ex.market.point_value_usd))
+
     def _arm(self) -> None:
+        """Prepare the current tranche: a resting bid (passive) or a price watch (aggressive)."""
         if self._watch_id is not None:
             self.model.unwatch(self._watch_id)
             self._watch_id = None
-        if self.tranche >= self.params.tranches or self.budget_left_usd <= 0:
+        if self._done() or not self.model.day_high_points > 0:
             return
-        if math.isfinite(self.model.day_high_points):
+        if self.params.aggressive:
             self._watch_id = self.watch(self._level(), -1, self.on_dip)
+        else:
+            self._watch_id = self.watch(self._level() * (1 + APPROACH_PCT / 100), -1, self.on_approach)
 
-    def on_new_high(self, high: float) -> None:
-        """The day's high rose: move the entry level up with it (unless a bid is working)."""
-        if self._bid_oid is None:
-            self._arm()
-
-    def on_dip(self, hit) -> None:
-        """The entry level was reached: buy this tranche."""
+    def on_approach(self, hit) -> None:
+        """Passive buyer: the price is near the level, rest the bid."""
         self._watch_id = None
-        ex = self.model.exchange
-        price = self.price_points
-        usd = min(self.params.capital_usd / self.params.tranches, self.budget_left_usd)
-        qty = int(usd // (price * ex.market.point_value_usd))
+        self._rest_bid()
+
+    def _rest_bid(self) -> None:
+        price = self.to_ticks(self._level())
+        qty = self._tranche_qty(price)
         if qty < 1:
             self.tranche = self.params.tranches
             return
-        if self.params.aggressive:
-            res = ex.submit(self.owner, LIMIT, BUY, qty, price_ticks=ex.book.best_ask or self.to_ticks(price))
-            if res.filled_qty < qty and ex.book.order(res.oid) is not None:
-                ex.submit(self.owner, CANCEL, 0, 0, oid=res.oid)
+        res = self.model.exchange.submit(self.owner, LIMIT, BUY, qty, price_ticks=price)
+        if not res.accepted:
+            return
+        self._bid_oid, self._bid_price, self._bid_qty = res.oid, price, qty
+        self._watch_id = self.watch(price * self.model.exchange.tick, -1, self.on_bid_hit)
+
+    def on_new_high(self, high: float) -> None:
+        """The day's high rose: move the entry level up with it (unless a tranche is being bought)."""
+        if self._to_buy > 0:
+            return
+        if self._bid_oid is None:
+            self._arm()
+            return
+        live = self.model.exchange.book.order(self._bid_oid)
+        untouched = live is not None and live["qty"] == self._bid_qty
+        if untouched and self.to_ticks(self._level()) - self._bid_price >= REPEG_TICKS:
+            self.model.exchange.submit(self.owner, CANCEL, 0, 0, oid=self._bid_oid)
+            self._bid_oid = None
+            self._arm()
+
+    def on_bid_hit(self, hit) -> None:
+        """The price reached the resting bid: see whether it is filled (now and every CHECK_S)."""
+        self._watch_id = None
+        self.check_bid()
+
+    def check_bid(self) -> None:
+        """Passive buyer: once the bid is filled, bid the next tranche; else look again later."""
+        if self._bid_oid is None:
+            return
+        if self.model.exchange.book.order(self._bid_oid) is None:  # filled (only we cancel it)
+            self._bid_oid = None
             self.tranche += 1
             self._arm()
         else:
-            bid = ex.book.best_bid or self.to_ticks(price)
-            res = ex.submit(self.owner, LIMIT, BUY, qty, price_ticks=bid)
-            self._bid_oid = res.oid
-            self._pos_before = self.position - res.filled_qty
-            self.wake_in(self.params.patience_s, self.check_bid)
+            self.wake_in(CHECK_S, self.check_bid)
 
-    def check_bid(self) -> None:
-        """Patience ran out: cancel what is left of the bid, account the fills, move on."""
+    def on_dip(self, hit) -> None:
+        """Aggressive buyer: the entry level was reached, buy this tranche."""
+        self._watch_id = None
         ex = self.model.exchange
-        if self._bid_oid is not None:
-            live = ex.book.order(self._bid_oid)
-            if live is not None:
-                ex.submit(self.owner, CANCEL, 0, 0, oid=self._bid_oid)
-            filled = self.position - self._pos_before
-            self._bid_oid = None
-            if filled > 0:
-                self.tranche += 1
+        self._to_buy = self._tranche_qty((ex.book.best_ask or self.to_ticks(self.last_points))
+                                         + self.params.max_slippage_ticks)  # fmt: skip
+        if self._to_buy < 1:
+            self.tranche = self.params.tranches
+            return
+        self.work_tranche()
+
+    def work_tranche(self) -> None:
+        """Aggressive buyer: buy what the book offers within the slippage cap; come back for the rest."""
+        ex = self.model.exchange
+        worst_ticks = (ex.book.best_ask or self.to_ticks(self.last_points)) + self.params.max_slippage_ticks
+        unit_usd = worst_ticks * ex.tick * ex.market.point_value_usd  # never more than this per contract
+        self._to_buy = min(self._to_buy, int(self.budget_left_usd // unit_usd))
+        if self._to_buy > 0:
+            self._to_buy -= self.trade_market(self._to_buy, self.params.max_slippage_ticks)
+        if self._to_buy > 0:
+            self.wake_in(float(self.rng.uniform(*RETRY_S)), self.work_tranche)
+            return
+        self.tranche += 1
         self._arm()
 
     def _spent_from_account(self) -> float:

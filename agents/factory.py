@@ -50,8 +50,17 @@ def _dealers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]
     x = model.options.exposures(model.config.prev_close_points, model.options.surface.t_seconds)
     out = []
     for i in range(c.n_agents):
-        params = DealerParams(float(shares[i]), float(intervals[i]), float(bands[i]), c.max_clip_contracts,
-                              c.hedge_fraction, c.hedging, c.watch_move_pct)  # fmt: skip
+        params = DealerParams(
+            share=float(shares[i]),
+            hedge_interval_s=float(intervals[i]),
+            band_contracts=float(bands[i]),
+            max_clip_contracts=c.max_clip_contracts,
+            hedge_fraction=c.hedge_fraction,
+            hedging=c.hedging,
+            watch_move_pct=c.watch_move_pct,
+            max_slippage_ticks=c.max_slippage_ticks,
+            max_participation=c.max_participation,
+        )
         dealer = OptionDealer(model, f"dealer_{i}", params)
         if c.hedging:  # dealers start the day hedged
             start = int(round(shares[i] * x.hedge_target_es))
@@ -101,6 +110,7 @@ def _ctas(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]:
             rebalance_interval_s=float(_lognormal_around(rng, c.rebalance_interval_s, 0.3, 1)[0]),
             slice_interval_s=float(_lognormal_around(rng, c.slice_interval_s, 0.3, 1)[0]),
             max_slice_contracts=c.max_slice_contracts,
+            max_slippage_ticks=c.max_slippage_ticks,
         )
         out.append(CTATrendFollower(model, f"cta_{i}", params, closes))
     return out
@@ -112,7 +122,6 @@ def _dip_buyers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAge
     capital = c.capital_usd * weights / weights.sum()
     entries = rng.uniform(c.min_drawdown_pct, c.max_drawdown_pct, size=c.n_agents)
     aggressive = rng.random(c.n_agents) < c.aggressive_share
-    patience = _lognormal_around(rng, c.patience_s, 0.4, c.n_agents)
     return [
         DipBuyer(
             model,
@@ -123,7 +132,7 @@ def _dip_buyers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAge
                 c.tranches,
                 c.tranche_step_pct,
                 bool(aggressive[i]),
-                float(patience[i]),
+                c.max_slippage_ticks,
             ),  # fmt: skip
         )
         for i in range(c.n_agents)

@@ -86,6 +86,11 @@ class DealerConfig:
     max_clip_contracts: int = _f(150, "largest single futures order", ge=1)
     hedge_fraction: float = _f(1.0, "fraction of the gap closed per re-hedge", gt=0, le=1)
     watch_move_pct: float = _f(0.25, "also re-hedge after a move of this size between wake-ups (%)", gt=0)
+    max_slippage_ticks: int = _f(8, "a hedge order trades at most this many ticks through the touch", ge=0)
+    max_participation: float = _f(
+        0.25, "a hedge order is at most this fraction of the market volume since the last (inf: no cap)",
+        gt=0,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +122,7 @@ class CTAConfig:
     rebalance_interval_s: float = _f(1800.0, "mean time between target updates (s)", gt=0)
     slice_interval_s: float = _f(60.0, "time between child orders while executing (s)", gt=0)
     max_slice_contracts: int = _f(200, "largest child order", ge=1)
+    max_slippage_ticks: int = _f(8, "a child order trades at most this many ticks through the touch", ge=0)
     daily_closes: tuple[float, ...] = _f((), "daily-close history, oldest first (index points)")
 
 
@@ -131,9 +137,8 @@ class DipBuyerConfig:
     max_drawdown_pct: float = _f(3.0, "largest entry drawdown from the day's high (%)", gt=0)
     tranches: int = _f(3, "budget split into this many buys", ge=1, le=100)
     tranche_step_pct: float = _f(0.5, "extra drawdown between tranches (%)", ge=0)
-    aggressive_share: float = _f(0.5, "fraction of buyers who lift offers (the rest bid)", ge=0, le=1)
-    patience_s: float = _f(300.0, "a passive bid is cancelled after this long (s)", gt=0)
-    check_interval_s: float = _f(60.0, "how often a buyer re-reads the day's high (s)", gt=0)
+    aggressive_share: float = _f(0.5, "fraction of buyers who lift offers (the others rest bids)", ge=0, le=1)
+    max_slippage_ticks: int = _f(8, "an aggressive buy trades at most this many ticks above the ask", ge=0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ def dealer_model(extra=()) -> tuple[CascadeModel, object, Script]:
     config = load_scenario(
         "nov20_2025",
         QUIET + ["dealers.n_agents=1", "dealers.band_contracts=0", "dealers.hedge_fraction=1",
-                 "dealers.max_clip_contracts=100000", *extra],
+                 "dealers.max_clip_contracts=100000", "dealers.max_participation=inf", *extra],
     )  # fmt: skip
     model = CascadeModel(config, seed=1)
     script = Script(model)
@@ -74,6 +74,32 @@ def test_dealer_short_puts_buys_futures_when_iv_is_crushed():
     model.options.surface.atm_vol_ann -= 0.05  # IV crush (5 vol points), spot unchanged
     dealer.hedge()
     assert dealer.position > before + 5  # short OTM puts lose delta as IV falls: buy futures
+
+
+def test_dealer_clip_respects_its_participation_cap():
+    model, dealer, script = dealer_model(["dealers.max_participation=0.1"])
+    other = model.exchange.register_owner("other", "background")
+    model.exchange.submit(other, LIMIT, BUY, 1000, price_ticks=script_ask(model))  # 1,000 traded
+    script.quote(model.config.prev_close_points * 0.97)  # a 3% fall: a gap of thousands of contracts
+    before = dealer.position
+    dealer.hedge()
+    assert before - 100 <= dealer.position < before  # sells, but at most 10% of the 1,000
+
+
+def script_ask(model: CascadeModel) -> int:
+    return model.exchange.book.best_ask
+
+
+def test_protected_order_never_trades_beyond_its_slippage_cap():
+    model, dealer, script = dealer_model()
+    ex = model.exchange
+    ask = script_ask(model)
+    ex.submit(script.owner, CANCEL, 0, 0, oid=script.oids[1])
+    ex.submit(script.owner, LIMIT, SELL, 5, price_ticks=ask)
+    far = ex.submit(script.owner, LIMIT, SELL, 100, price_ticks=ask + 20)
+    assert dealer.trade_market(50, max_slippage_ticks=8) == 5  # only what lies within 8 ticks
+    assert ex.book.order(far.oid)["qty"] == 100  # the deeper offer is untouched
+    assert dealer.trade_market(50) == 50  # a plain market order walks the book
 
 
 def test_dealer_that_does_not_hedge_never_trades():
@@ -112,7 +138,7 @@ def test_dip_buyers_never_spend_beyond_their_budget():
     config = load_scenario(
         "nov20_2025",
         ["market.session_end_s=7200", "dip_buyers.min_drawdown_pct=0.1", "dip_buyers.max_drawdown_pct=0.3",
-         "dip_buyers.n_agents=40", "dip_buyers.capital_usd=5e7"],
+         "dip_buyers.n_agents=40", "dip_buyers.capital_usd=5e7", "dip_buyers.aggressive_share=0.5"],
     )  # fmt: skip
     model = CascadeModel(config, seed=3)
     model.run()
@@ -120,7 +146,8 @@ def test_dip_buyers_never_spend_beyond_their_budget():
     spent = np.array([b._spent_from_account() for b in buyers])
     budgets = np.array([b.params.capital_usd for b in buyers])
     assert spent.sum() > 0  # the test is meaningless if nobody bought
-    # a tranche is sized at the price when it fires; a passive bid can fill a tick or two lower
+    styles = {b.params.aggressive for b in buyers if b.spent_usd > 0}
+    assert styles == {True, False}  # both the resting bids and the aggressive buyers bought
     assert np.all(spent <= budgets * 1.001 + 1.0)
     assert spent.sum() <= config.dip_buyers.capital_usd * 1.001
 
