@@ -74,15 +74,18 @@ class TraderAgent(mesa.Agent):
         if max_slippage_ticks is None:
             filled = ex.submit(self.owner, MARKET, side, qty).filled_qty
         else:
-            touch = ex.book.best_ask if side == BUY else ex.book.best_bid
-            if touch is None:
-                touch = ex.book.last_price
-            if touch is None:
-                return 0
-            limit = max(touch + side * int(max_slippage_ticks), 1)
+            limit = self.protected_limit_ticks(side, max_slippage_ticks)
             filled = ex.submit(self.owner, IOC, side, qty, price_ticks=limit).filled_qty
         self._volume_mark = ex.cum_volume
         return side * filled
+
+    def protected_limit_ticks(self, side: int, max_slippage_ticks: int) -> int:
+        """Limit price (ticks) ``max_slippage_ticks`` through the opposite touch (else the last trade)."""
+        book = self.model.exchange.book
+        touch = book.best_ask if side == BUY else book.best_bid
+        if touch is None:
+            touch = self.to_ticks(self.last_points)
+        return max(touch + side * int(max_slippage_ticks), 1)
 
     def participation_room(self, max_participation: float) -> int:
         """Contracts allowed now under a percent-of-volume cap (``max_participation``).

@@ -50,8 +50,7 @@ class DipBuyer(TraderAgent):
         self.tranche = 0
         self._watch_id: int | None = None
         self._bid_oid: int | None = None  # passive: the resting bid of the current tranche
-        self._bid_price = 0  # its price (ticks)
-        self._bid_qty = 0  # its size (contracts)
+        self._bid_qty = 0  # its size when placed (contracts)
         self._to_buy = 0  # aggressive: contracts still to buy in the tranche being worked
         model.subscribe_new_high(self)
         self._arm()
@@ -105,7 +104,7 @@ class DipBuyer(TraderAgent):
         res = self.model.exchange.submit(self.owner, LIMIT, BUY, qty, price_ticks=price)
         if not res.accepted:
             return
-        self._bid_oid, self._bid_price, self._bid_qty = res.oid, price, qty
+        self._bid_oid, self._bid_qty = res.oid, qty
         self._watch_id = self.watch(price * self.model.exchange.tick, -1, self.on_bid_hit)
 
     def on_new_high(self, high: float) -> None:
@@ -117,7 +116,7 @@ class DipBuyer(TraderAgent):
             return
         live = self.model.exchange.book.order(self._bid_oid)
         untouched = live is not None and live["qty"] == self._bid_qty
-        if untouched and self.to_ticks(self._level()) - self._bid_price >= REPEG_TICKS:
+        if untouched and self.to_ticks(self._level()) - live["price"] >= REPEG_TICKS:
             self.model.exchange.submit(self.owner, CANCEL, 0, 0, oid=self._bid_oid)
             self._bid_oid = None
             self._arm()
@@ -141,9 +140,7 @@ class DipBuyer(TraderAgent):
     def on_dip(self, hit) -> None:
         """Aggressive buyer: the entry level was reached, buy this tranche."""
         self._watch_id = None
-        ex = self.model.exchange
-        self._to_buy = self._tranche_qty((ex.book.best_ask or self.to_ticks(self.last_points))
-                                         + self.params.max_slippage_ticks)  # fmt: skip
+        self._to_buy = self._tranche_qty(self.protected_limit_ticks(BUY, self.params.max_slippage_ticks))
         if self._to_buy < 1:
             self.tranche = self.params.tranches
             return
@@ -152,7 +149,7 @@ class DipBuyer(TraderAgent):
     def work_tranche(self) -> None:
         """Aggressive buyer: buy what the book offers within the slippage cap; come back for the rest."""
         ex = self.model.exchange
-        worst_ticks = (ex.book.best_ask or self.to_ticks(self.last_points)) + self.params.max_slippage_ticks
+        worst_ticks = self.protected_limit_ticks(BUY, self.params.max_slippage_ticks)
         unit_usd = worst_ticks * ex.tick * ex.market.point_value_usd  # never more than this per contract
         self._to_buy = min(self._to_buy, int(self.budget_left_usd // unit_usd))
         if self._to_buy > 0:

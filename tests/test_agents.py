@@ -76,6 +76,10 @@ def test_dealer_short_puts_buys_futures_when_iv_is_crushed():
     assert dealer.position > before + 5  # short OTM puts lose delta as IV falls: buy futures
 
 
+def script_ask(model: CascadeModel) -> int:
+    return model.exchange.book.best_ask
+
+
 def test_dealer_clip_respects_its_participation_cap():
     model, dealer, script = dealer_model(["dealers.max_participation=0.1"])
     other = model.exchange.register_owner("other", "background")
@@ -84,10 +88,6 @@ def test_dealer_clip_respects_its_participation_cap():
     before = dealer.position
     dealer.hedge()
     assert before - 100 <= dealer.position < before  # sells, but at most 10% of the 1,000
-
-
-def script_ask(model: CascadeModel) -> int:
-    return model.exchange.book.best_ask
 
 
 def test_protected_order_never_trades_beyond_its_slippage_cap():
