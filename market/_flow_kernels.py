@@ -98,7 +98,7 @@ IMBALANCE_CALM = 0.4  # |signed / total market volume| that random flow alone ra
 # only invalidated when *this* file changes. So this file records the FlowParams layout it was written
 # for: changing the fields of FlowParams fails here until the hash is updated (which edits this file
 # and so recompiles the kernels with the new indexes).
-FLOW_LAYOUT_SHA1 = "755019e81b7a"
+FLOW_LAYOUT_SHA1 = "cf351d095dc2"
 if hashlib.sha1(",".join(FLOW_FIELDS).encode()).hexdigest()[:12] != FLOW_LAYOUT_SHA1:  # pragma: no cover
     raise ImportError("market.flow.FlowParams changed: update FLOW_LAYOUT_SHA1 in market/_flow_kernels.py")
 
@@ -114,6 +114,7 @@ P_MM_MAX_HALF = FP["mm_max_half_spread_ticks"]
 P_MM_MIN_SIZE = FP["mm_min_size_qty"]
 P_MM_SKEW = FP["mm_skew_ticks_per_qty"]
 P_MM_MAXINV = FP["mm_max_inventory_qty"]
+P_MM_SOFTINV = FP["mm_soft_inventory_qty"]
 P_MM_CALM = FP["mm_calm_vol_ann"]
 P_MM_W_VOL = FP["mm_withdraw_vol"]
 P_MM_W_IMB = FP["mm_withdraw_imbalance"]
@@ -277,6 +278,23 @@ def _maker_width(ff, fp):
 
 
 @njit(cache=True, inline="always")
+def _inventory_taper(growth, fp):
+    """Size multiplier (0-1) on a side whose fills would grow the maker's inventory to ``growth``.
+
+    1 up to ``mm_soft_inventory_qty``, then linear down to 0 at ``mm_max_inventory_qty``: a maker
+    loaded with inventory shows less on the side that would add to it, so one-sided flow thins the
+    book and moves the price smoothly instead of hitting a cliff at the hard limit.
+    """
+    soft = fp[P_MM_SOFTINV]
+    hard = fp[P_MM_MAXINV]
+    if growth >= hard:
+        return 0.0
+    if growth <= soft:
+        return 1.0
+    return (hard - growth) / (hard - soft)
+
+
+@njit(cache=True, inline="always")
 def _activity(ff, fp, t_s):
     """Noise-trader activity multiplier at ``t_s`` seconds from the open."""
     if t_s < 0.0:
@@ -367,10 +385,12 @@ def _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, 
     maxp = sc[K.SC_MAX_PRICE]
     for si in range(2):
         side = BUY if si == 0 else SELL
-        quoting = not ((si == 0 and inv >= fp[P_MM_MAXINV]) or (si == 1 and inv <= -fp[P_MM_MAXINV]))
+        growth = inv if si == 0 else -inv  # how far a fill on this side would push |inventory|
+        quoting = growth < fp[P_MM_MAXINV]
+        taper = _inventory_taper(growth, fp)
         for lv in range(n_levels):
             target_price = bid0 - lv * step if si == 0 else ask0 + lv * step
-            touch_qty = max(fp[P_MM_SIZE] * size_factor, fp[P_MM_MIN_SIZE])  # the quoting obligation
+            touch_qty = max(fp[P_MM_SIZE] * size_factor * taper, fp[P_MM_MIN_SIZE])  # the obligation
             target_qty = int(round(touch_qty * fp[P_MM_DECAY] ** lv))
             if not quoting or target_price < minp or target_price > maxp:
                 target_qty = 0

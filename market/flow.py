@@ -12,7 +12,10 @@ realized volatility rises above ``mm_calm_vol_ann`` and as market-order flow tur
 (``mm_withdraw_vol``, ``mm_withdraw_imbalance``, ``mm_widen_ticks``); they return as it calms.
 Like the exchange's designated market makers they keep a quoting obligation however stressed the
 market: at least ``mm_min_size_qty`` per level within ``mm_max_half_spread_ticks`` of the mid, so
-the book thins out but never empties.
+the book thins out but never empties. Their inventory has a risk limit: past
+``mm_soft_inventory_qty`` a maker shows less on the side that would add to it, down to the 1-lot
+obligation at ``mm_max_inventory_qty`` (beyond which it stops quoting that side), so a one-sided
+flow moves the price rather than being parked with the makers at no cost.
 Noise orders (market and limit) lean toward a value belief: P(buy) = (1 + lean) / 2 with lean =
 sentiment + value_gain * (value - mid) / mid (clipped), where the value adapts to the mid with
 ``value_halflife_s``, and the market-order rate grows by ``value_rate_gain`` times the base rate
@@ -52,6 +55,12 @@ class FlowParams:
         0.0, "quote shift per contract of inventory (ticks); > 0 makes 1-min returns trend", ge=0
     )
     mm_max_inventory_qty: float = _f(2500.0, "no quotes that would grow |inventory| beyond this", gt=0)
+    mm_soft_inventory_qty: float = _f(
+        2500.0,
+        "beyond this |inventory| a maker's size on the side that would grow it tapers linearly to the"
+        " obligation minimum at mm_max_inventory_qty (contracts; >= the max: no taper)",
+        gt=0,
+    )
     mm_calm_vol_ann: float = _f(0.12, "realized vol at which makers show full size (annualized)", gt=0)
     mm_withdraw_vol: float = _f(1.5, "size divisor slope per unit of vol above calm", ge=0)
     mm_withdraw_imbalance: float = _f(2.0, "size divisor slope per unit of |flow imbalance|", ge=0)

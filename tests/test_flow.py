@@ -232,3 +232,49 @@ def test_one_sided_burst_thins_and_widens_the_book_which_then_recovers():
     assert sum(r["burst_depth"] < 0.9 for r in runs) >= 7
     assert med["recovered_depth"] >= 0.8  # back within 2-5 minutes after the burst stops
     assert med["late_depth"] >= 0.85
+
+
+# ---------------------------------------------------------------------------- makers' inventory limits
+def test_inventory_taper_is_one_below_soft_then_linear_to_zero_at_the_hard_limit():
+    from market._flow_kernels import _inventory_taper
+    from market.flow import pack
+
+    fp = pack(FlowParams(mm_soft_inventory_qty=100.0, mm_max_inventory_qty=400.0))
+    assert [_inventory_taper(g, fp) for g in (-500.0, 0.0, 100.0)] == [1.0, 1.0, 1.0]
+    assert _inventory_taper(250.0, fp) == pytest.approx(0.5)
+    assert _inventory_taper(400.0, fp) == 0.0 and _inventory_taper(900.0, fp) == 0.0
+    step = pack(FlowParams(mm_soft_inventory_qty=2500.0, mm_max_inventory_qty=400.0))  # soft >= hard
+    assert _inventory_taper(399.0, step) == 1.0 and _inventory_taper(400.0, step) == 0.0
+
+
+def _steady_seller(seed: int, **flow) -> dict[str, float]:
+    """Sell 10 contracts every 5 s for 20 minutes (2,400) into a calm book; what the makers did."""
+    params = FlowParams(**CONSTANT, **flow)
+    ex = Exchange(PRICE, params, seed=seed, market=MarketParams(session_end_s=3600.0))
+    seller = ex.register_owner("seller", "agents")
+    ex.advance_to(600.0)
+    mid0 = ex.mid_points()
+    for k in range(240):
+        ex.advance_to(600.0 + 5.0 * k)
+        ex.submit(seller, MARKET, SELL, 10)
+    ex.advance_to(1800.0)
+    makers = ex.positions[: params.n_market_makers]
+    last_minute = ex.snapshots().iloc[-60:]
+    return {
+        "return": ex.mid_points() / mid0 - 1.0,
+        "maker_inventory": float(makers.sum()),
+        "max_maker": float(makers.max()),
+        "bid_over_ask_depth": float(last_minute["depth_bid"].mean() / last_minute["depth_ask"].mean()),
+    }
+
+
+def test_makers_past_their_soft_inventory_limit_absorb_less_and_the_price_moves_more():
+    """Same seeds with and without the taper: one-sided selling is parked with the makers less."""
+    plain = [_steady_seller(seed) for seed in range(4)]
+    taper = [_steady_seller(seed, mm_soft_inventory_qty=100, mm_max_inventory_qty=400) for seed in range(4)]
+    assert all(t["maker_inventory"] < p["maker_inventory"] for t, p in zip(taper, plain, strict=True))
+    assert all(t["max_maker"] <= 400 for t in taper)
+    assert np.median([t["return"] for t in taper]) < np.median([p["return"] for p in plain]) - 0.001
+    assert np.median([t["bid_over_ask_depth"] for t in taper]) < np.median(
+        [p["bid_over_ask_depth"] for p in plain]
+    )
