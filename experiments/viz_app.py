@@ -82,39 +82,27 @@ def _chart(model: CascadePage, name: str) -> solara.Element:
                     layout={"width": "100%", "height": "100%", "object_fit": "contain"})  # fmt: skip
 
 
-@solara.component
-def PriceChart(model: CascadePage):
-    """Mid price with the reference levels and the news events; the title shows the clock."""
-    update_counter.get()
-    return _chart(model, "price")
+def _chart_component(name: str, title: str, doc: str):
+    """A page component drawing ``model.chart_svg(name)``, redrawn after every step."""
+
+    def chart(model: CascadePage):
+        update_counter.get()
+        return _chart(model, name)
+
+    chart.__name__ = chart.__qualname__ = title
+    chart.__doc__ = doc
+    return solara.component(chart)
 
 
-@solara.component
-def DealerChart(model: CascadePage):
-    """Dealer gamma (red when short) and the dealers' futures hedge."""
-    update_counter.get()
-    return _chart(model, "dealers")
-
-
-@solara.component
-def CTAChart(model: CascadePage):
-    """CTA position and dip capital deployed."""
-    update_counter.get()
-    return _chart(model, "cta")
-
-
-@solara.component
-def IVChart(model: CascadePage):
-    """ATM implied vol: the event premium crush and the re-spike."""
-    update_counter.get()
-    return _chart(model, "iv")
-
-
-@solara.component
-def FlowsChart(model: CascadePage):
-    """Cumulative net futures flow per agent class."""
-    update_counter.get()
-    return _chart(model, "flows")
+PriceChart = _chart_component(
+    "price", "PriceChart", "Mid price with reference levels and news events; the title shows the clock."
+)
+DealerChart = _chart_component(
+    "dealers", "DealerChart", "Dealer gamma (red when short) and the dealers' futures hedge."
+)
+CTAChart = _chart_component("cta", "CTAChart", "CTA position and dip capital deployed.")
+IVChart = _chart_component("iv", "IVChart", "ATM implied vol: the event premium crush and the re-spike.")
+FlowsChart = _chart_component("flows", "FlowsChart", "Cumulative net futures flow per agent class.")
 
 
 def _ms(values: list[float]) -> str:

@@ -385,14 +385,12 @@ def _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, 
     maxp = sc[K.SC_MAX_PRICE]
     for si in range(2):
         side = BUY if si == 0 else SELL
-        growth = inv if si == 0 else -inv  # how far a fill on this side would push |inventory|
-        quoting = growth < fp[P_MM_MAXINV]
-        taper = _inventory_taper(growth, fp)
+        taper = _inventory_taper(inv if si == 0 else -inv, fp)  # 0: at the hard inventory limit
+        touch_qty = max(fp[P_MM_SIZE] * size_factor * taper, fp[P_MM_MIN_SIZE])  # the obligation
         for lv in range(n_levels):
             target_price = bid0 - lv * step if si == 0 else ask0 + lv * step
-            touch_qty = max(fp[P_MM_SIZE] * size_factor * taper, fp[P_MM_MIN_SIZE])  # the obligation
             target_qty = int(round(touch_qty * fp[P_MM_DECAY] ** lv))
-            if not quoting or target_price < minp or target_price > maxp:
+            if taper == 0.0 or target_price < minp or target_price > maxp:
                 target_qty = 0
             oid = mm[m, si, lv, Q_OID]
             slot = K.hash_get(htab, oid) if oid >= 0 else -1

@@ -137,6 +137,15 @@ def assert_same(book, ref) -> None:
     assert state(book) == state(ref)
 
 
+def assert_replay_matches_reference(msgs) -> None:
+    """The compiled ``replay`` of ``msgs`` ends in the same state as the pure-Python reference book."""
+    res = replay(msgs, min_price_ticks=LO, max_price_ticks=HI)
+    ref = ReferenceBook(LO, HI)
+    ref.process(msgs)
+    assert as_list(res.trades) == as_list(res.book.trades)
+    assert_same(res.book, ref)  # trades, rejects, depth, queues, stats, best bid/ask, last
+
+
 def send_per_call(book, m) -> int:
     """Send one message through the per-kind OrderBook method (generic submit for bad kinds)."""
     t, k, s, p, tr, q, o, w = (int(m[f]) for f in MESSAGE_DTYPE.names)
@@ -161,11 +170,7 @@ def send_per_call(book, m) -> int:
 @checks(100)
 @given(streams)
 def test_replay_matches_reference(msgs):
-    res = replay(msgs, min_price_ticks=LO, max_price_ticks=HI)
-    ref = ReferenceBook(LO, HI)
-    ref.process(msgs)
-    assert as_list(res.trades) == as_list(res.book.trades)
-    assert_same(res.book, ref)  # trades, rejects, depth, queues, stats, best bid/ask, last
+    assert_replay_matches_reference(msgs)
 
 
 # ---------------------------------------------------------------------------- (b) invariants
@@ -263,10 +268,7 @@ stop_heavy = long_lists(
 @checks(80)
 @given(stop_heavy)
 def test_stop_cascades_match_reference(msgs):
-    res = replay(msgs, min_price_ticks=LO, max_price_ticks=HI)
-    ref = ReferenceBook(LO, HI)
-    ref.process(msgs)
-    assert_same(res.book, ref)
+    assert_replay_matches_reference(msgs)
 
 
 # ---------------------------------------------------------------------------- queue-heavy streams
@@ -290,10 +292,7 @@ queue_heavy = long_lists(
 @checks(80)
 @given(queue_heavy)
 def test_queue_dynamics_match_reference(msgs):
-    res = replay(msgs, min_price_ticks=LO, max_price_ticks=HI)
-    ref = ReferenceBook(LO, HI)
-    ref.process(msgs)
-    assert_same(res.book, ref)
+    assert_replay_matches_reference(msgs)
 
 
 def test_streams_are_not_trivial():

@@ -12,7 +12,6 @@ import pytest
 from experiments.config import load_scenario
 from experiments.model import FLOW_GROUPS, CascadeModel
 from experiments.runner import run_scenario, write_run
-from market.exchange import Exchange
 
 CONTRACT_COLUMNS = [
     "t", "mid", "last", "bid", "ask", "spread", "volume", "depth_bid", "depth_ask", "iv_atm",
@@ -65,23 +64,8 @@ class Listener(mesa.Agent):
 
 
 @pytest.fixture(autouse=True)
-def no_stuck_clock(monkeypatch):
-    """Turn a model loop that calls ``advance_to`` forever without progress into a failure, not a hang."""
-    original = Exchange.advance_to
-
-    def guarded(self, t_s):
-        state = (self.now_ns, self.n_messages, t_s)
-        if getattr(self, "_stuck_state", None) == state:
-            self._stuck_calls += 1
-            if self._stuck_calls > 1000:
-                raise RuntimeError(
-                    f"advance_to({t_s!r}) called 1000 times without progress at {self.now_s!r}"
-                )
-        else:
-            self._stuck_state, self._stuck_calls = state, 0
-        return original(self, t_s)
-
-    monkeypatch.setattr(Exchange, "advance_to", guarded)
+def _every_test_guards_the_clock(no_stuck_clock):
+    """Every model test fails instead of hanging if the clock stops advancing (see conftest)."""
 
 
 @pytest.fixture(scope="module")
