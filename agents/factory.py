@@ -88,6 +88,7 @@ def _hedgers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]
                 c.monetize_gain_pct,
                 c.strike_pct,
                 c.expiry_day,
+                c.panic_max_buys,
             ),  # fmt: skip
         )
         for i in range(c.n_agents)

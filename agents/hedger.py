@@ -2,7 +2,8 @@
 
 Before a scheduled event resolves they buy puts on every decision (pushing the dealers' quoted IV
 up through the demand term); after it their demand fades to ``post_event_qty``. In a sell-off past
-``panic_drawdown_pct`` from the day's high they buy more (``panic_qty``). A put bought earlier is
+``panic_drawdown_pct`` from the day's high they buy more (``panic_qty``, at most ``panic_max_buys``
+times). A put bought earlier is
 sold back once it is worth ``monetize_gain_pct`` more than was paid (monetizing the hedge).
 """
 
@@ -26,6 +27,7 @@ class HedgerParams:
     monetize_gain_pct: float
     strike_pct: float
     expiry_day: int
+    panic_max_buys: int = 0  # panic purchases at most (0: no limit)
 
 
 @dataclass
@@ -47,6 +49,7 @@ class PutBuyingHedger(TraderAgent):
         self.lots: list[_Lot] = []
         self.puts_bought = 0
         self.puts_sold = 0
+        self.panic_buys = 0
         self.wake_in(self._interval(), self.decide)
 
     def _interval(self) -> float:
@@ -61,8 +64,11 @@ class PutBuyingHedger(TraderAgent):
         self._monetize(F, t)
         if desk.surface.events:
             qty = p.pre_event_qty
-        elif self.model.drawdown_pct() >= p.panic_drawdown_pct:
+        elif self.model.drawdown_pct() >= p.panic_drawdown_pct and (
+            p.panic_max_buys == 0 or self.panic_buys < p.panic_max_buys
+        ):
             qty = p.panic_qty
+            self.panic_buys += 1
         else:
             qty = p.post_event_qty
         if qty > 0:

@@ -108,6 +108,7 @@ class HedgerConfig:
         " two (%): customers add puts one after another as the sell-off deepens", ge=0,
     )
     panic_qty: int = _f(0, "SPX puts bought per decision in a panic", ge=0)
+    panic_max_buys: int = _f(0, "panic purchases per hedger at most (0: no limit)", ge=0)
     monetize_gain_pct: float = _f(200.0, "sell puts back once worth this % more than paid", gt=0)
     strike_pct: float = _f(95.0, "moneyness of new puts (% of spot)", gt=50, lt=120)
     expiry_day: int = _f(1, "expiry of new puts (days after the simulated day)", ge=0)
