@@ -58,6 +58,7 @@ def run_scenario(config: ScenarioConfig, seed: int = 0) -> RunResult:
     summary.update(metrics.liquidity_stats(ts, ex.tick))
     summary.update(metrics.flow_stats(ts, FLOW_GROUPS))
     summary.update(metrics.fall_flows(ts, FLOW_GROUPS))
+    summary.update(metrics.fall_split_flows(ts))
     summary.update(
         {
             "n_messages": ex.n_messages,
