@@ -60,6 +60,12 @@ class CTATrendFollower(TraderAgent):
         )
         model.exchange.set_initial_position(self.owner, self.initial_position, self.closes[-1])
         self.target = float(self.initial_position)
+        # target changes split by cause (contracts, cumulative): see _split_target_change
+        self.flow_signal = 0.0
+        self.flow_vol = 0.0
+        sigma_hist = self.sigma_daily * math.sqrt(TRADING_DAYS)
+        self._signal_scale = (self.signal(self.closes[-1]),
+                              self.contracts_per_signal(self.closes[-1], sigma_hist))  # (s0, L0)
         self.wake_in(float(self.rng.uniform(0.0, params.rebalance_interval_s)), self.rebalance)
         self._arm_watches()
 
@@ -89,6 +95,25 @@ class CTATrendFollower(TraderAgent):
         notional = self.signal(price) * p.capital_usd * p.vol_target_ann / max(sigma_ann, 0.02)
         return notional / (price * self.model.exchange.market.point_value_usd)
 
+    def contracts_per_signal(self, price: float, sigma_ann: float) -> float:
+        """``L``: position (contracts) per unit of signal at ``price`` and vol ``sigma_ann``."""
+        p = self.params
+        return p.capital_usd * p.vol_target_ann / max(sigma_ann, 0.02) / (
+            price * self.model.exchange.market.point_value_usd
+        )
+
+    def _split_target_change(self, price: float, sigma_ann: float) -> None:
+        """Split the target change ``s1 L1 - s0 L0``: signal ``(s1 - s0) L0``, vol ``s1 (L1 - L0)``.
+
+        Cumulative in :attr:`flow_signal` and :attr:`flow_vol` (contracts, + = buy); they add up to
+        the target's change since the open's unrounded target (the start position is rounded).
+        """
+        s0, l0 = self._signal_scale
+        s1, l1 = self.signal(price), self.contracts_per_signal(price, sigma_ann)
+        self.flow_signal += (s1 - s0) * l0
+        self.flow_vol += s1 * (l1 - l0)
+        self._signal_scale = (s1, l1)
+
     def _sigma_ann(self) -> float:
         hist = self.sigma_daily * math.sqrt(TRADING_DAYS)
         live = self.model.exchange.realized_vol_ann()
@@ -106,7 +131,9 @@ class CTATrendFollower(TraderAgent):
         self._arm_watches()
 
     def _update_target(self) -> None:
-        self.target = self.target_at(self.price_points, self._sigma_ann())
+        price, sigma_ann = self.price_points, self._sigma_ann()
+        self.target = self.target_at(price, sigma_ann)
+        self._split_target_change(price, sigma_ann)
         if not self._working:
             self._working = True
             self.execute_slice()

@@ -1,6 +1,8 @@
 """Dip buyers: a dollar budget, entry levels set by the drawdown from the day's high.
 
-Each buyer splits its budget into tranches; tranche ``k`` is bought when the price has fallen
+Each buyer splits its budget into tranches of at least one contract (see ``_tranche_qty``: the
+unspent budget over the tranches left, so the last tranche spends the rest); tranche ``k`` is bought
+when the price has fallen
 ``entry_drawdown_pct + k * tranche_step_pct`` below the day's high. The level follows the high as it
 rises. Two styles:
 
@@ -73,10 +75,18 @@ class DipBuyer(TraderAgent):
         return self.tranche >= self.params.tranches or self.budget_left_usd <= 0
 
     def _tranche_qty(self, worst_price_ticks: int) -> int:
-        """Contracts of the next tranche affordable at ``worst_price_ticks`` per contract."""
+        """Contracts of the next tranche at ``worst_price_ticks`` per contract (0: budget spent).
+
+        The unspent budget is spread evenly over the tranches still to buy, so the last one spends
+        what is left; each tranche is at least one contract while the budget affords one (a buyer
+        with less than ``tranches`` contracts' worth buys one contract per tranche until it runs
+        out) and never more than the budget affords.
+        """
         ex = self.model.exchange
-        usd = min(self.params.capital_usd / self.params.tranches, self.budget_left_usd)
-        return int(usd // (worst_price_ticks * ex.tick * ex.market.point_value_usd))
+        unit_usd = worst_price_ticks * ex.tick * ex.market.point_value_usd
+        left = self.budget_left_usd
+        remaining = max(self.params.tranches - self.tranche, 1)
+        return min(max(int(left / remaining // unit_usd), 1), int(left // unit_usd))
 
     def _arm(self) -> None:
         """Prepare the current tranche: a resting bid (passive) or a price watch (aggressive)."""

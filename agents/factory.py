@@ -121,12 +121,44 @@ def _ctas(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]:
     return out
 
 
+DIP_CONTRACT_HEADROOM = 1.05
+"""A dip buyer's minimum budget: one futures contract at this multiple of the prior close."""
+
+
+def dip_crowd_size(capital_usd: float, n_agents: int, contract_usd: float) -> int:
+    """How many dip buyers the capital supports: at most ``n_agents``, each with one contract's worth.
+
+    Args:
+        capital_usd: the class's total budget ($).
+        n_agents: the scenario's number of buyers.
+        contract_usd: one contract's value with headroom ($), see :data:`DIP_CONTRACT_HEADROOM`.
+
+    Returns:
+        ``min(n_agents, capital_usd // contract_usd)`` (0 if the capital buys no contract).
+    """
+    return int(min(n_agents, capital_usd // contract_usd))
+
+
 def _dip_buyers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]:
+    """The dip-buying crowd: every buyer can afford at least one contract.
+
+    The crowd has :func:`dip_crowd_size` buyers (fewer than ``n_agents`` when the capital is small,
+    e.g. $30m with a 6,642 prior close gives at most 86 buyers at $349k a contract); each gets one
+    contract's worth (at :data:`DIP_CONTRACT_HEADROOM` times the prior close) plus a log-normal share
+    of the rest, and buys in tranches of at least one contract (``DipBuyer._tranche_qty``). With
+    small capital each buyer holds about one contract and its deeper tranches find the budget spent:
+    the crowd keeps as many distinct entry levels as the capital can fill.
+    """
     c = model.config.dip_buyers
-    weights = np.exp(rng.normal(0.0, 1.0, size=c.n_agents))
-    capital = c.capital_usd * weights / weights.sum()
-    entries = rng.uniform(c.min_drawdown_pct, c.max_drawdown_pct, size=c.n_agents)
-    aggressive = rng.random(c.n_agents) < c.aggressive_share
+    point_usd = model.exchange.market.point_value_usd
+    contract_usd = DIP_CONTRACT_HEADROOM * model.config.prev_close_points * point_usd
+    n = dip_crowd_size(c.capital_usd, c.n_agents, contract_usd)
+    if n == 0:
+        return []
+    weights = np.exp(rng.normal(0.0, 1.0, size=n))
+    capital = contract_usd + (c.capital_usd - n * contract_usd) * weights / weights.sum()
+    entries = rng.uniform(c.min_drawdown_pct, c.max_drawdown_pct, size=n)
+    aggressive = rng.random(n) < c.aggressive_share
     return [
         DipBuyer(
             model,
@@ -140,5 +172,5 @@ def _dip_buyers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAge
                 c.max_slippage_ticks,
             ),  # fmt: skip
         )
-        for i in range(c.n_agents)
+        for i in range(n)
     ]

@@ -6,7 +6,9 @@ medians of open, high (and its time), close, range and drawdown (% of the prior 
 seeds close below the prior close and how many cascade (drawdown > 6%), the quartiles of the
 drawdown, the path shape (ET times of the high and low, close location, rebound share, fall duration
 in minutes, steepest 30-minute share of the fall), and the dealers', CTAs' and dip buyers' net flow
-from the high to the close (contracts) with the dealers' mean dollar gamma there. The acceptance
+from the high to the close (contracts) with the dealers' mean dollar gamma there, the dealer book's
+hedge need from the high to its low split by greek and the CTAs' by cause (``fall_dealer_flow_*``,
+``fall_cta_flow_*``, contracts) and the share of the dip-buy capital deployed. The acceptance
 checks are printed as measured/target.
 
 Run: ``python benchmarks/nov20_acceptance.py [--seeds 20] [--workers 2] [--out DIR]``.
@@ -85,6 +87,11 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             "fall flow cta": g["fall_flow_cta"].median(),
             "fall flow dip": g["fall_flow_dip_buyers"].median(),
             "fall dealer gamma $/1%": g["fall_dealer_gamma_mean"].median(),
+            **{f"fall need dealers {p}": _median(g, f"fall_dealer_flow_{p}")
+               for p in ("gamma", "vanna", "charm", "oi", "other")},
+            "fall need cta signal": _median(g, "fall_cta_flow_signal"),
+            "fall need cta vol": _median(g, "fall_cta_flow_vol"),
+            "dip capital deployed share": _median(g, "dip_capital_deployed_share"),
             "messages": g["n_messages"].median() if "n_messages" in g else np.nan,
             "runtime s": g["runtime_s"].median(),
         })  # fmt: skip

@@ -177,3 +177,35 @@ def path_shape_stats(ts: pd.DataFrame) -> dict[str, float | str]:
         "fall_duration_min": float(t[i_fall] - t[i_high]) / 60.0,
         "steepest_30min_share": _ratio(steepest, high - close),
     }
+
+
+SPLIT_FLOW_COLUMNS = (
+    "dealer_flow_gamma",
+    "dealer_flow_vanna",
+    "dealer_flow_charm",
+    "dealer_flow_oi",
+    "dealer_flow_other",
+    "dealer_flow_target",
+    "cta_flow_signal",
+    "cta_flow_vol",
+)
+"""Cumulative split-flow columns of the time series (contracts, + = buy)."""
+
+
+def fall_split_flows(ts: pd.DataFrame) -> dict[str, float]:
+    """The dealers' hedge need by greek and the CTAs' target changes by cause during the fall.
+
+    Each ``fall_<column>`` of :data:`SPLIT_FLOW_COLUMNS` is the column's change from the sample of
+    the day's high to the sample of ``fall_low`` (the lowest mid after the high; see
+    :func:`path_shape_stats`), in ES contracts (+ = buy; NaN if the column is missing).
+    ``fall_dealer_flow_*`` is the dealer book's hedge *need* (its target change), not what the
+    dealers executed (``fall_flow_dealers``, to the close).
+    """
+    day = ts[ts["t"] >= 0.0].reset_index(drop=True)
+    mid = day["mid"].to_numpy(dtype=float)
+    i_high = int(np.argmax(mid))
+    i_fall = i_high + int(np.argmin(mid[i_high:]))
+    return {
+        f"fall_{col}": float(day[col].iloc[i_fall] - day[col].iloc[i_high]) if col in day else math.nan
+        for col in SPLIT_FLOW_COLUMNS
+    }

@@ -22,6 +22,7 @@ from mesa.experimental.devs import DEVSimulator
 from mesa.experimental.devs.eventlist import Priority
 
 from experiments.config import ScenarioConfig
+from experiments.flow_split import DealerFlowSplit
 from market.exchange import Exchange, WatchHit
 from market.options_desk import OptionsDesk
 
@@ -62,6 +63,7 @@ class CascadeModel(mesa.Model):
         self.open_points = math.nan
         self._last_volume = 0
         self._last_sample_mid = config.prev_close_points
+        self._dealer_split = DealerFlowSplit(self.options)
 
         from agents.factory import build_agents  # agents import the model's API, so import late
 
@@ -211,6 +213,8 @@ class CascadeModel(mesa.Model):
         row.update(self.options.state(mid, t))
         row.update(self._agent_state())
         row.update(self._flows())
+        row.update(self._dealer_split.sample(mid, t))
+        row.update(self._cta_split())
         self.rows.append(row)
         for price, qty in bids:
             self.depth_rows.append((t, price * tick, 1, int(qty)))
@@ -235,6 +239,14 @@ class CascadeModel(mesa.Model):
         pos = self.exchange.positions
         groups = np.array(self.exchange.owner_groups)
         return {f"flow_{g}": float(pos[groups == g].sum()) for g in FLOW_GROUPS}
+
+    def _cta_split(self) -> dict[str, float]:
+        """CTAs' cumulative target changes from their signal and from vol targeting (contracts)."""
+        ctas = self.agent_groups.get("cta", [])
+        return {
+            "cta_flow_signal": float(sum(a.flow_signal for a in ctas)),
+            "cta_flow_vol": float(sum(a.flow_vol for a in ctas)),
+        }
 
     # ------------------------------------------------------------------ results
     def timeseries(self) -> pd.DataFrame:

@@ -72,9 +72,19 @@ CLASS_NAMES = {
     "background": "background flow",
 }
 
-DASHBOARD_PANELS = ("price", "depth", "dealers", "cta", "dip_buyers", "iv", "flows")
+DASHBOARD_PANELS = ("price", "depth", "dealers", "cta", "dip_buyers", "iv", "flows", "split")
 """Stacked dashboard panels, top to bottom; the dealer panel adds a twin axis (hedge, contracts)."""
-_PANEL_HEIGHTS = (3.4, 1.7, 1.4, 1.0, 1.0, 1.0, 1.5)
+_PANEL_HEIGHTS = (3.4, 1.7, 1.4, 1.0, 1.0, 1.0, 1.5, 1.5)
+SPLIT_STYLES = {
+    "dealer_flow_gamma": ("dealers: gamma (spot)", {"color": "#d62728", "lw": 1.5}),
+    "dealer_flow_vanna": ("dealers: vanna (IV)", {"color": "#9467bd", "lw": 1.5}),
+    "dealer_flow_charm": ("dealers: charm (time)", {"color": "#8c564b", "lw": 1.5}),
+    "dealer_flow_oi": ("dealers: new open interest", {"color": "#1f77b4", "lw": 1.5}),
+    "dealer_flow_other": ("dealers: other (expiries)", {"color": "0.55", "lw": 1.0}),
+    "cta_flow_signal": ("CTAs: signal", {"color": "#ff7f0e", "lw": 1.3, "ls": "--"}),
+    "cta_flow_vol": ("CTAs: vol targeting", {"color": "#ff7f0e", "lw": 1.0, "ls": ":"}),
+}
+"""Lines of the dashboard's ``split`` panel: column -> (legend label, line style)."""
 
 _LEVEL_STYLE = {
     "prev close": {"color": "0.35", "ls": "--", "lw": 1.1},
@@ -532,6 +542,25 @@ def _fmt_num(value: float | None, fmt: str) -> str:
     return "n/a" if value is None else format(value, fmt)
 
 
+def _split_panel(ax: Axes, ts: pd.DataFrame) -> None:
+    """Cumulative dealer hedge need by greek and CTA target change by cause (contracts, + = buy)."""
+    for col, (label, style) in SPLIT_STYLES.items():
+        values = _column(ts, col)
+        if values is not None:
+            ax.plot(ts["t"], values, label=label, **style)
+    ax.axhline(0.0, color="0.3", lw=0.6)
+    ax.set_ylabel("cum. hedge need\nby cause (contracts)")
+    _thousands(ax)
+    ax.grid(alpha=0.25)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
+                  title="+ = buy futures", title_fontsize=8)
+        ax.set_title("target changes, not trades: dealers execute theirs with a lag (band, clip and "
+                     "participation caps); CTAs in slices", loc="left", fontsize=8, color="0.35")
+    else:
+        _no_data(ax, "no dealer or CTA target changes recorded")
+
+
 def _title(summary: Mapping[str, Any]) -> str:
     """Two lines: scenario, seed, close and drawdown; then the path shape (when the summary has it)."""
     scenario = summary.get("scenario", "run")
@@ -566,7 +595,10 @@ def run_dashboard(
     distance from mid in index points when ``depth`` is given, else ``depth_bid``/``depth_ask`` in
     contracts); dealer gamma ($bn or $m per 1% move) with a zero line and the dealers' futures hedge
     (contracts, twin axis); CTA position (contracts); dip-buy capital deployed ($bn or $m); ATM
-    implied vol (vol points); cumulative net flow per agent class (contracts, + = net bought).
+    implied vol (vol points); cumulative net flow per agent class (contracts, + = net bought);
+    the cumulative change of the dealer book's hedge target split by cause (``dealer_flow_gamma``,
+    ``_vanna``, ``_charm``, ``_oi``, ``_other``) and of the CTAs' targets (``cta_flow_signal``,
+    ``cta_flow_vol``), in contracts (+ = buy futures): needs, which the agents execute with a lag.
 
     Args:
         ts: ``timeseries.parquet`` of a run: ``t`` in seconds from 09:30 ET plus the contract columns;
@@ -577,14 +609,14 @@ def run_dashboard(
         depth: optional ``depth.parquet`` (t, price, side +1 bid / -1 ask, qty in contracts).
 
     Returns:
-        The figure (about 13.5 x 17 in); 8 axes: the 7 panels plus the dealer hedge twin axis.
+        The figure (about 13.5 x 18.5 in); 9 axes: the 8 panels plus the dealer hedge twin axis.
     """
     if "t" not in ts.columns or "mid" not in ts.columns:
         raise ValueError("timeseries needs columns 't' (seconds from 09:30 ET) and 'mid' (index points)")
     ts = ts.sort_values("t").reset_index(drop=True)
     t = ts["t"].to_numpy(dtype=float)
     t_range = (float(t.min()), max(float(t.max()), float(t.min()) + 60.0)) if t.size else (0.0, 23400.0)
-    fig = _new_figure(17.0)
+    fig = _new_figure(18.5)
     axes = fig.subplots(len(DASHBOARD_PANELS), 1, sharex=True, gridspec_kw={"height_ratios": _PANEL_HEIGHTS})
     panels = dict(zip(DASHBOARD_PANELS, axes, strict=True))
     _clock_axis(axes[-1], *t_range, minor=False)
@@ -598,6 +630,7 @@ def run_dashboard(
     _dip_panel(panels["dip_buyers"], ts)
     _iv_panel(panels["iv"], ts)
     _flows_panel(panels["flows"], ts)
+    _split_panel(panels["split"], ts)
     for t_event, _ in _events(summary):
         if t_range[0] <= t_event <= t_range[1]:
             for ax in axes:

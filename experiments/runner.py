@@ -58,6 +58,7 @@ def run_scenario(config: ScenarioConfig, seed: int = 0) -> RunResult:
     summary.update(metrics.liquidity_stats(ts, ex.tick))
     summary.update(metrics.flow_stats(ts, FLOW_GROUPS))
     summary.update(metrics.fall_flows(ts, FLOW_GROUPS))
+    summary.update(metrics.fall_split_flows(ts))
     summary.update(
         {
             "n_messages": ex.n_messages,
@@ -66,6 +67,7 @@ def run_scenario(config: ScenarioConfig, seed: int = 0) -> RunResult:
             "n_agents": len(model.agents),
             "n_option_trades": len(model.options.trades),
             "dip_capital_deployed_usd": float(ts["dip_capital_deployed"].iloc[-1]),
+            "dip_capital_deployed_share": _dip_share(ts, config),
             "runtime_s": perf_counter() - t0,
         }
     )
@@ -79,6 +81,12 @@ def run_scenario(config: ScenarioConfig, seed: int = 0) -> RunResult:
         option_trades=model.options.trades_frame(),
         config=config,
     )
+
+
+def _dip_share(ts: pd.DataFrame, config: ScenarioConfig) -> float:
+    """Dip-buy capital deployed by the close as a share of ``dip_buyers.capital_usd`` (NaN if none)."""
+    capital = config.dip_buyers.capital_usd if config.dip_buyers.enabled else 0.0
+    return float(ts["dip_capital_deployed"].iloc[-1]) / capital + 0.0 if capital > 0 else math.nan
 
 
 def _gex_at_start(model: CascadeModel) -> pd.DataFrame:

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from market.black76 import portfolio_greeks, tau_years
+from market.black76 import DELTA as _DELTA
+from market.black76 import _fill_greeks, portfolio_greeks, tau_years
 from market.ivsurface import IVSurface, smile_total_vol
 from market.positions import SPX_MULTIPLIER_USD, OptionBook
 
@@ -36,6 +37,7 @@ ES_MULTIPLIER_USD = 50.0  #: $ per index point per E-mini S&P 500 futures contra
 ES_PER_OPTION_DELTA = SPX_MULTIPLIER_USD / ES_MULTIPLIER_USD  #: ES contracts per SPX option delta
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _PCT = 0.01
+_NO_TABLE = np.empty((8, 0))  # _fill_greeks' per-option table, unused when store=False
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +225,157 @@ def hedge_trade_es(
     sigma = _position_sigma(pos, surface, smile_F, t_to_s, iv_shift_ann)
     after = exposures_of(pos, F_to, sigma, rate_cc)
     return after.hedge_target_es - before.hedge_target_es
+
+
+# ---- hedge flow by greek -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeSplit:
+    """A change of the dealers' futures hedge target split by cause (ES contracts, > 0 = BUY).
+
+    Attributes:
+        gamma: from the futures price moving (spot).
+        vanna: from the positions' implied vols changing (surface level, event crush, demand
+            premium, and the smile re-centring on the new spot: sticky moneyness).
+        charm: from time passing (shorter time to expiry).
+        oi: from the open interest changing (customer option trades with the dealers), valued at
+            the new market state.
+        other: the rest: positions that expired between the two states (their hedge is unwound)
+            and floating-point rounding.
+    """
+
+    gamma: float
+    vanna: float
+    charm: float
+    oi: float
+    other: float
+
+    @property
+    def total(self) -> float:
+        """The whole change of the hedge target (contracts): the sum of the five parts."""
+        return self.gamma + self.vanna + self.charm + self.oi + self.other
+
+
+def hedge_target_of(
+    F: float,
+    strike: np.ndarray,
+    tau_yrs: np.ndarray,
+    is_call: np.ndarray,
+    qty: np.ndarray,
+    sigma_ann: np.ndarray,
+    rate_cc: float = 0.0,
+) -> float:
+    """Futures hedge target ``-delta_es`` (ES contracts) of option positions over plain arrays.
+
+    Positions with ``tau_yrs <= 0`` (expired) or ``qty == 0`` count nothing; their ``sigma_ann`` is
+    not read (it may be NaN).
+
+    Args:
+        F: forward/futures price (index points).
+        strike: strikes (index points), shape ``(n,)``.
+        tau_yrs: years to expiry, shape ``(n,)``.
+        is_call: True for calls, shape ``(n,)``.
+        qty: signed option contracts held by the dealers, shape ``(n,)``.
+        sigma_ann: implied vols (annualised), shape ``(n,)``.
+        rate_cc: continuously-compounded discount rate per year.
+    """
+    tau = np.asarray(tau_yrs, dtype=np.float64)
+    q = np.asarray(qty, dtype=np.float64)
+    live = (tau > 0.0) & (q != 0.0)
+    if not live.any():
+        return 0.0
+    # the kernel behind portfolio_greeks (same inputs, same bits), without its broadcasting overhead
+    totals = np.empty(8)
+    _fill_greeks(float(F), np.asarray(strike, dtype=np.float64)[live], tau[live],
+                 np.asarray(is_call, dtype=np.bool_)[live], np.asarray(sigma_ann, dtype=np.float64)[live],
+                 q[live], float(rate_cc), _NO_TABLE, totals, False)  # fmt: skip
+    return float(-ES_PER_OPTION_DELTA * totals[_DELTA]) + 0.0
+
+
+def hedge_target_split(
+    F0: float,
+    F1: float,
+    strike: np.ndarray,
+    is_call: np.ndarray,
+    tau0_yrs: np.ndarray,
+    tau1_yrs: np.ndarray,
+    qty0: np.ndarray,
+    qty1: np.ndarray,
+    sigma0_ann: np.ndarray,
+    sigma1_ann: np.ndarray,
+    rate_cc: float = 0.0,
+) -> HedgeSplit:
+    r"""Split the change of the dealers' hedge target between two states by greek (exact).
+
+    State 0 (the previous sample) is ``(F0, tau0, qty0, sigma0)``, state 1 (now) is
+    ``(F1, tau1, qty1, sigma1)``; the arrays run over the same series (the union of both books:
+    a series absent from one book has quantity 0 there). With ``H(F, s, t)`` the hedge target of
+    the *old* book's positions that are still live at state 1 (``tau1 > 0``, the survivors ``S``):
+
+    * gamma, vanna, charm: the **Shapley decomposition** of ``H(F1, s1, t1) - H(F0, s0, t0)``
+      over the three factors spot ``F``, vols ``s`` and time ``t`` (8 corner evaluations): each
+      factor gets its marginal contribution averaged over every order of switching the factors
+      from state 0 to state 1, so no factor is favoured by coming first, and the three add up
+      exactly. With one factor moving, its part is the whole change.
+    * oi ``= H_{qty1}(F1, s1, t1) - H_S(F1, s1, t1)``: new, closed or resized positions valued at
+      the new state.
+    * other ``= total - gamma - vanna - charm - oi``, where ``total`` is the target at state 1
+      minus the target at state 0: what the old book's positions expiring between the states
+      contributed before (their hedge is unwound), plus rounding.
+
+    Args:
+        F0: futures price at state 0 (index points).
+        F1: futures price at state 1.
+        strike: strikes (index points), shape ``(n,)``.
+        is_call: True for calls, shape ``(n,)``.
+        tau0_yrs: years to expiry at state 0, shape ``(n,)`` (<= 0: expired).
+        tau1_yrs: years to expiry at state 1, shape ``(n,)``; ``tau1 <= tau0``.
+        qty0: dealer contracts at state 0, shape ``(n,)`` (signed; short < 0).
+        qty1: dealer contracts at state 1.
+        sigma0_ann: implied vols at state 0 (read where ``qty0 != 0`` and ``tau0 > 0``).
+        sigma1_ann: implied vols at state 1 (read where ``tau1 > 0`` and either qty is non-zero).
+        rate_cc: continuously-compounded discount rate per year.
+
+    Returns:
+        The :class:`HedgeSplit` (ES contracts, > 0 = the dealers need to buy futures); its
+        ``total`` is the change of ``-delta_es``.
+    """
+    strike = np.asarray(strike, dtype=np.float64)
+    tau0 = np.asarray(tau0_yrs, dtype=np.float64)
+    tau1 = np.asarray(tau1_yrs, dtype=np.float64)
+    q0 = np.asarray(qty0, dtype=np.float64)
+    q1 = np.asarray(qty1, dtype=np.float64)
+    if np.any(tau1 > tau0):
+        raise ValueError("hedge_target_split: tau1_yrs must not exceed tau0_yrs (time runs forward)")
+    survive = (tau1 > 0.0) & (q0 != 0.0)
+    k, c, qs = strike[survive], np.asarray(is_call, dtype=np.bool_)[survive], q0[survive]
+    taus = (tau0[survive], tau1[survive])
+    sigmas = (np.asarray(sigma0_ann, dtype=np.float64)[survive],
+              np.asarray(sigma1_ann, dtype=np.float64)[survive])
+    spots = (F0, F1)
+    corner = {(a, b, d): hedge_target_of(spots[a], k, taus[d], c, qs, sigmas[b], rate_cc)
+              for a in (0, 1) for b in (0, 1) for d in (0, 1)}  # fmt: skip
+
+    def shapley(axis: int) -> float:
+        # weights for 3 players: 1/3 alone, 1/6 after each single other, 1/3 after both others
+        others = [i for i in range(3) if i != axis]
+        total = 0.0
+        for subset, w in (((), 1 / 3), ((others[0],), 1 / 6), ((others[1],), 1 / 6), (tuple(others), 1 / 3)):
+            base = [0, 0, 0]
+            for i in subset:
+                base[i] = 1
+            moved = list(base)
+            moved[axis] = 1
+            total += w * (corner[tuple(moved)] - corner[tuple(base)])
+        return total
+
+    gamma, vanna, charm = shapley(0), shapley(1), shapley(2)
+    new_target = hedge_target_of(F1, strike, tau1, is_call, q1, sigma1_ann, rate_cc)
+    old_target = hedge_target_of(F0, strike, tau0, is_call, q0, sigma0_ann, rate_cc)
+    oi = new_target - corner[(1, 1, 1)]
+    other = (new_target - old_target) - gamma - vanna - charm - oi
+    return HedgeSplit(gamma + 0.0, vanna + 0.0, charm + 0.0, oi + 0.0, other + 0.0)
 
 
 # ---- GEX profile -----------------------------------------------------------------------------

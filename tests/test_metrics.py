@@ -73,3 +73,15 @@ def test_max_drop_within_respects_the_window():
     assert metrics.max_drop_within(t, x, 60.0) == 4.0  # 9 -> 5
     assert metrics.max_drop_within(t, x, 180.0) == 5.0  # 10 -> 5
     assert metrics.max_drop_within(t, x[::-1].copy() * 0 + np.arange(4.0), 180.0) == 0.0  # rising
+
+
+def test_fall_split_flows_run_from_the_high_to_the_low_after_it():
+    ts = _day([0, 3600, 18000, 23400], [6735, 6768, 6538, 6560])
+    t = ts["t"].to_numpy()
+    ts["dealer_flow_gamma"] = -0.5 * t  # changes by -0.5 per second
+    ts["cta_flow_signal"] = np.where(t <= 3600, 0.0, -100.0)  # a step just after the high: counted
+    out = metrics.fall_split_flows(ts)
+    assert out["fall_dealer_flow_gamma"] == pytest.approx(-0.5 * (18000 - 3600))
+    assert out["fall_cta_flow_signal"] == -100.0
+    assert math.isnan(out["fall_dealer_flow_vanna"])  # column missing: not measured
+    assert set(out) == {f"fall_{c}" for c in metrics.SPLIT_FLOW_COLUMNS}

@@ -17,7 +17,9 @@ CONTRACT_COLUMNS = [
     "t", "mid", "last", "bid", "ask", "spread", "volume", "depth_bid", "depth_ask", "iv_atm",
     "dealer_delta", "dealer_gamma", "dealer_vanna", "dealer_hedge", "cta_position",
     "dip_capital_deployed",
-] + [f"flow_{g}" for g in FLOW_GROUPS]  # fmt: skip
+] + [f"flow_{g}" for g in FLOW_GROUPS] + [
+    f"dealer_flow_{p}" for p in ("gamma", "vanna", "charm", "oi", "other")
+] + ["cta_flow_signal", "cta_flow_vol"]  # fmt: skip
 
 TINY = """
 name = "tiny"

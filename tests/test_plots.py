@@ -448,3 +448,23 @@ def test_phase_diagram_plots_a_path_shape_metric_and_the_title_shows_the_shape()
     title = plots._title(summary)
     assert "high 10:17 ET" in title and "close location 0.03" in title and "fall 341 min" in title
     assert "\n" not in plots._title(synthetic_summary(ts))  # older summaries: one line as before
+
+
+def test_run_dashboard_split_panel_draws_the_cumulative_needs_by_cause():
+    ts = synthetic_timeseries()
+    fall = np.minimum(ts["mid"].to_numpy() - ts["mid"].iloc[0], 0.0)
+    ts = ts.assign(dealer_flow_gamma=40.0 * fall, dealer_flow_vanna=np.linspace(0, 300, len(ts)),
+                   dealer_flow_charm=np.linspace(0, 50, len(ts)), dealer_flow_oi=-100.0,
+                   dealer_flow_other=0.0, cta_flow_signal=20.0 * fall, cta_flow_vol=-5.0 * np.abs(fall))
+    fig = plots.run_dashboard(ts, synthetic_summary(ts))
+    split = dict(zip(plots.DASHBOARD_PANELS, fig.axes, strict=False))["split"]
+    labels = {line.get_label() for line in split.get_lines()}
+    assert {"dealers: gamma (spot)", "dealers: vanna (IV)", "dealers: charm (time)",
+            "dealers: new open interest", "CTAs: signal", "CTAs: vol targeting"} <= labels
+    assert "dealers: other (expiries)" not in labels  # all zero: nothing to draw
+    gamma = next(line for line in split.get_lines() if line.get_label() == "dealers: gamma (spot)")
+    np.testing.assert_allclose(gamma.get_ydata(), 40.0 * fall)
+    assert "contracts" in split.get_ylabel()
+    bare = plots.run_dashboard(synthetic_timeseries(), synthetic_summary(ts))
+    empty = dict(zip(plots.DASHBOARD_PANELS, bare.axes, strict=False))["split"]
+    assert any("no dealer or CTA" in t.get_text() for t in empty.texts)
