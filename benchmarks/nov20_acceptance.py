@@ -1,17 +1,23 @@
-"""Acceptance statistics of the Nov-20 scenario (issue #5) over many seeds, with its counterfactuals.
+"""Acceptance statistics of a Nov-20 scenario over many seeds, beside its knock-outs (issue #12).
 
-Runs ``nov20_2025`` as shipped, with ten times the dip-buying capital, and with the dealers not
-hedging, on the same seeds (a resumable ``run_sweep`` under ``--out``), then prints per variant the
-medians of open, high (and its time), close, range and drawdown (% of the prior close), how many
-seeds close below the prior close and how many cascade (drawdown > 6%), the quartiles of the
-drawdown, the path shape (ET times of the high and low, close location, rebound share, fall duration
-in minutes, steepest 30-minute share of the fall), and the dealers', CTAs' and dip buyers' net flow
-from the high to the close (contracts) with the dealers' mean dollar gamma there, the dealer book's
-hedge need from the high to its low split by greek and the CTAs' by cause (``fall_dealer_flow_*``,
-``fall_cta_flow_*``, contracts) and the share of the dip-buy capital deployed. The acceptance
-checks are printed as measured/target.
+Runs the scenario as shipped and each counterfactual on the same seeds (one resumable ``run_sweep``
+per variant under ``--out``), then prints per variant the medians [quartiles] of the day's shape:
+open, high and its time (ET), close, range, drawdown, close location, rebound, fall duration and the
+share of the fall done in its steepest 30 minutes; how many seeds draw down more than 8%; the
+dealers' hedge need by greek and the CTAs' target change by cause from the high to the low; the net
+flows from the high to the close; dip capital deployed. The acceptance checks of issue #12 are
+printed as measured/target.
 
-Run: ``python benchmarks/nov20_acceptance.py [--seeds 20] [--workers 2] [--out DIR]``.
+Variants (``--set``-style overrides on the scenario):
+
+* ``as shipped``;
+* ``dip capital x10``;
+* ``spark alone``: dealers not hedging, CTAs off, no put buying in the sell-off;
+* ``dealers long gamma``: every option position x -1 (customers short what they were long);
+* ``dealers not hedging``.
+
+Run: ``python benchmarks/nov20_acceptance.py [--scenario nov20_2025_spark] [--seeds 20]
+[--first-seed 0] [--workers 2] [--out DIR]``.
 """
 
 from __future__ import annotations
@@ -21,108 +27,124 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
 
-from experiments.metrics import et_clock  # noqa: E402
+from experiments.config import load_scenario  # noqa: E402
 from experiments.sweep import run_sweep  # noqa: E402
 
-VARIANTS = {
-    "as shipped": {},
-    "dip capital x10": {"dip_buyers.capital_usd": 3.0e9},
-    "dealers not hedging": {"dealers.hedging": False},
-}
-CASCADE_DRAWDOWN_PCT = 6.0
+RUNAWAY_DRAWDOWN_PCT = 8.0
+GREEKS = ("gamma", "vanna", "charm", "oi", "other")
 
 
-def variant_of(row: pd.Series) -> str:
-    """Name of the variant a run belongs to (from its swept columns)."""
-    if row.get("dealers.hedging") is False or row.get("dealers.hedging") == "false":
-        return "dealers not hedging"
-    capital = row.get("dip_buyers.capital_usd")
-    if capital is not None and not pd.isna(capital) and float(capital) == 3.0e9:
-        return "dip capital x10"
-    return "as shipped"
+def variants(scenario: str) -> dict[str, dict[str, object]]:
+    """The counterfactuals, as dotted-key overrides of ``scenario``."""
+    capital = load_scenario(scenario).dip_buyers.capital_usd
+    return {
+        "as shipped": {},
+        "dip capital x10": {"dip_buyers.capital_usd": 10.0 * capital},
+        "spark alone": {"dealers.hedging": False, "cta.enabled": False, "hedgers.panic_qty": 0},
+        "dealers long gamma": {"options.positions_scale": -1.0},
+        "dealers not hedging": {"dealers.hedging": False},
+    }
 
 
-def _median(g: pd.DataFrame, col: str) -> float:
-    """Median of a summary column over the finite values (NaN if the column is missing)."""
-    return float(pd.to_numeric(g[col], errors="coerce").median()) if col in g else np.nan
+def _med_iqr(s: pd.Series, fmt: str = "{:+.2f}") -> str:
+    s = pd.to_numeric(s, errors="coerce").dropna()
+    if s.empty:
+        return "n/a"
+    return f"{fmt.format(s.median())} [{fmt.format(s.quantile(0.25))}, {fmt.format(s.quantile(0.75))}]"
 
 
-def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per variant: medians, counts and quartiles."""
-    runs = runs[runs["status"] == "ok"].copy()
-    runs["variant"] = runs.apply(variant_of, axis=1)
-    rows = []
-    for name in VARIANTS:
-        g = runs[runs["variant"] == name]
+def _clock(seconds: float) -> str:
+    minutes = int(seconds // 60) + 9 * 60 + 30
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def summarize(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One column per variant: medians [q25, q75] of the shape metrics and flows."""
+    table = {}
+    for name, g in runs.items():
+        g = g[g["status"] == "ok"]
         if g.empty:
             continue
-        dd = g["max_drawdown_pct"]
-        rows.append({
-            "variant": name,
-            "seeds": len(g),
-            "open %": g["open_return_pct"].median(),
-            "high %": g["high_return_pct"].median(),
-            "high min after open": g["high_time_s"].median() / 60,
-            "high time ET": et_clock(g["high_time_s"].median()),
-            "low time ET": et_clock(g["low_time_s"].median()),
-            "close %": g["close_return_pct"].median(),
-            "closes below prior": int((g["close_return_pct"] < 0).sum()),
-            "range %": g["range_pct"].median(),
-            "drawdown %": dd.median(),
-            "dd q25": dd.quantile(0.25),
-            "dd q75": dd.quantile(0.75),
-            f"cascades (dd>{CASCADE_DRAWDOWN_PCT:g}%)": int((dd > CASCADE_DRAWDOWN_PCT).sum()),
-            "close location": _median(g, "close_location"),
-            "rebound share": _median(g, "rebound_share"),
-            "fall duration min": _median(g, "fall_duration_min"),
-            "steepest 30min share": _median(g, "steepest_30min_share"),
-            "fall flow dealers": g["fall_flow_dealers"].median(),
-            "fall flow cta": g["fall_flow_cta"].median(),
-            "fall flow dip": g["fall_flow_dip_buyers"].median(),
-            "fall dealer gamma $/1%": g["fall_dealer_gamma_mean"].median(),
-            **{f"fall need dealers {p}": _median(g, f"fall_dealer_flow_{p}")
-               for p in ("gamma", "vanna", "charm", "oi", "other")},
-            "fall need cta signal": _median(g, "fall_cta_flow_signal"),
-            "fall need cta vol": _median(g, "fall_cta_flow_vol"),
-            "dip capital deployed share": _median(g, "dip_capital_deployed_share"),
-            "messages": g["n_messages"].median() if "n_messages" in g else np.nan,
-            "runtime s": g["runtime_s"].median(),
-        })  # fmt: skip
-    return pd.DataFrame(rows).set_index("variant")
+        col = {
+            "seeds": str(len(g)),
+            "open %": _med_iqr(g["open_return_pct"]),
+            "high %": _med_iqr(g["high_return_pct"]),
+            "time of high (ET)": _clock(g["high_time_s"].median()),
+            "time of low (ET)": _clock(g["low_time_s"].median()),
+            "close %": _med_iqr(g["close_return_pct"]),
+            "range %": _med_iqr(g["range_pct"], "{:.2f}"),
+            "drawdown %": _med_iqr(g["max_drawdown_pct"], "{:.2f}"),
+            f"drawdown > {RUNAWAY_DRAWDOWN_PCT:g}%": str(int((g["max_drawdown_pct"] > RUNAWAY_DRAWDOWN_PCT).sum())),
+            "close location": _med_iqr(g["close_location"], "{:.2f}"),
+            "rebound share": _med_iqr(g["rebound_share"], "{:.2f}"),
+            "fall duration min": _med_iqr(g["fall_duration_min"], "{:.0f}"),
+            "steepest 30 min share": _med_iqr(g["steepest_30min_share"], "{:.2f}"),
+        }
+        for greek in GREEKS:
+            key = f"fall_dealer_flow_{greek}"
+            if key in g:
+                col[f"dealer need high->low: {greek}"] = _med_iqr(g[key], "{:+,.0f}")
+        for part in ("signal", "vol"):
+            key = f"fall_cta_flow_{part}"
+            if key in g:
+                col[f"CTA target high->low: {part}"] = _med_iqr(g[key], "{:+,.0f}")
+        for who in ("dealers", "cta", "dip_buyers"):
+            col[f"net flow high->close: {who}"] = _med_iqr(g[f"fall_flow_{who}"], "{:+,.0f}")
+        if "dip_capital_deployed_share" in g:
+            col["dip capital deployed"] = _med_iqr(g["dip_capital_deployed_share"], "{:.2f}")
+        col["runtime s"] = _med_iqr(g["runtime_s"], "{:.2f}")
+        table[name] = col
+    return pd.DataFrame(table)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default="nov20_2025_spark")
     ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--first-seed", type=int, default=0, help="tune on seeds 0-99; check others too")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--out", default=str(ROOT / "runs" / "nov20_acceptance"))
+    ap.add_argument("--out", default=None, help="default: runs/acceptance_<scenario>")
     args = ap.parse_args(argv)
-    runs = run_sweep("nov20_2025", list(VARIANTS.values()), list(range(1, args.seeds + 1)), args.out,
-                     workers=args.workers)  # fmt: skip
+    out = Path(args.out or ROOT / "runs" / f"acceptance_{args.scenario}")
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    runs = {
+        name: run_sweep(args.scenario, [point], seeds, out / name.replace(" ", "_"), workers=args.workers)
+        for name, point in variants(args.scenario).items()
+    }
     table = summarize(runs)
-    fmt = "{:,.2f}".format
-    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format", fmt):
-        print(table.T.to_string())
-    base, dip, off = (table.loc[v] for v in VARIANTS)
-    print("\nacceptance (medians):")
-    print(f"  open >= +1%: {base['open %']:+.2f}%   "
-          f"high in the first 90 min: {base['high min after open']:.0f} min")
-    print(f"  close below the prior close: {base['close %']:+.2f}%   range >= 3%: {base['range %']:.2f}%")
-    print(f"  shape: high at {base['high time ET']} ET (target 10:00-10:45), close location "
-          f"{base['close location']:.2f} (target 0.00-0.05), rebound share {base['rebound share']:.2f}, "
-          f"fall {base['fall duration min']:.0f} min (target ~300), steepest 30 min "
-          f"{base['steepest 30min share']:.2f} of the fall")
-    print(f"  dip capital x10 halves the drawdown: {dip['drawdown %']:.2f}% vs {base['drawdown %']:.2f}% "
-          f"(ratio {dip['drawdown %'] / base['drawdown %']:.2f}, target <= 0.50)")
-    print(f"  dealers not hedging: {off['drawdown %']:.2f}% vs {base['drawdown %']:.2f}% "
-          f"(ratio {off['drawdown %'] / base['drawdown %']:.2f})")
+    with pd.option_context("display.width", 250, "display.max_columns", 10, "display.max_colwidth", 40):
+        print(f"{args.scenario}, seeds {seeds[0]}-{seeds[-1]}: median [q25, q75]")
+        print(table.to_string())
+    med = {name: g[g["status"] == "ok"].median(numeric_only=True) for name, g in runs.items()}
+    base = med["as shipped"]
+    dd = base["max_drawdown_pct"]
+
+    def ratio(name: str) -> float:
+        return med[name]["max_drawdown_pct"] / dd
+
+    print("\nacceptance (medians; issue #12):")
+    checks = [
+        ("open +0.8..+2.0%", f"{base['open_return_pct']:+.2f}%", 0.8 <= base["open_return_pct"] <= 2.0),
+        ("high 09:45-11:15 ET", _clock(base["high_time_s"]), 900 <= base["high_time_s"] <= 6300),
+        ("close <= -1.0%", f"{base['close_return_pct']:+.2f}%", base["close_return_pct"] <= -1.0),
+        ("range 2.5-5%", f"{base['range_pct']:.2f}%", 2.5 <= base["range_pct"] <= 5.0),
+        ("close location <= 0.2", f"{base['close_location']:.2f}", base["close_location"] <= 0.2),
+        ("fall duration >= 180 min", f"{base['fall_duration_min']:.0f}", base["fall_duration_min"] >= 180),
+        ("rebound <= 0.2", f"{base['rebound_share']:.2f}", base["rebound_share"] <= 0.2),
+        ("spark alone / full <= 0.5", f"{ratio('spark alone'):.2f}", ratio("spark alone") <= 0.5),
+        ("dip x10 / full <= 0.5", f"{ratio('dip capital x10'):.2f}", ratio("dip capital x10") <= 0.5),
+        ("long gamma / full <= 0.33", f"{ratio('dealers long gamma'):.2f}", ratio("dealers long gamma") <= 1 / 3),
+    ]
+    runaway = int((runs["as shipped"]["max_drawdown_pct"] > RUNAWAY_DRAWDOWN_PCT).sum())
+    checks.append((f"<= 2 seeds draw down > {RUNAWAY_DRAWDOWN_PCT:g}%", str(runaway), runaway <= 2))
+    for label, value, ok in checks:
+        print(f"  {'met    ' if ok else 'NOT met'}  {label}: {value}")
     return 0
 
 
