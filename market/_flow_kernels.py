@@ -71,7 +71,9 @@ NO_DOWN_WATCH = -1
     FF_VALUE,
     FF_VALUE_INV,
 ) = range(11)
-N_FF = 11
+MAX_ACT_SCALES = 6  # = the upper bound of FlowParams.activity_n_scales
+FF_ACT_FACTOR0 = 11  # ff[FF_ACT_FACTOR0 + i]: the i-th OU factor of log activity (FF_LOG_ACT: their sum)
+N_FF = FF_ACT_FACTOR0 + MAX_ACT_SCALES
 
 # ---- event kinds
 EV_REQUOTE, EV_NOISE_LIMIT, EV_NOISE_MARKET, EV_NOISE_CANCEL = range(4)
@@ -92,14 +94,14 @@ W_LEVEL, W_DIR, W_ACTIVE = range(3)
 # ---- market-maker quotes mm[maker, side_index, level, Q_*]
 Q_OID, Q_PRICE, Q_QTY = range(3)
 
-MAX_UNIFORMS_PER_STEP = 16
+MAX_UNIFORMS_PER_STEP = 16  # >= one snapshot: 2 x MAX_ACT_SCALES = 12 uniforms
 IMBALANCE_CALM = 0.4  # |signed / total market volume| that random flow alone rarely exceeds
 
 # The parameter indexes below are compile-time constants in numba's on-disk cache, and that cache is
 # only invalidated when *this* file changes. So this file records the FlowParams layout it was written
 # for: changing the fields of FlowParams fails here until the hash is updated (which edits this file
 # and so recompiles the kernels with the new indexes).
-FLOW_LAYOUT_SHA1 = "8115eceaf97f"
+FLOW_LAYOUT_SHA1 = "d87ddf440562"
 if hashlib.sha1(",".join(FLOW_FIELDS).encode()).hexdigest()[:12] != FLOW_LAYOUT_SHA1:  # pragma: no cover
     raise ImportError("market.flow.FlowParams changed: update FLOW_LAYOUT_SHA1 in market/_flow_kernels.py")
 
@@ -139,6 +141,9 @@ P_CLOSE_DECAY = FP["close_decay_s"]
 P_PREOPEN = FP["preopen_activity"]
 P_ACT_VOL = FP["activity_vol"]
 P_ACT_HL = FP["activity_halflife_s"]
+P_ACT_N = FP["activity_n_scales"]
+P_ACT_MIN_HL = FP["activity_min_halflife_s"]
+P_ACT_LIMIT_EXP = FP["activity_limit_exponent"]
 P_SNAP_S = FP["snapshot_interval_s"]
 P_SENT_HL = FP["sentiment_halflife_s"]
 P_VALUE_GAIN = FP["value_gain"]
@@ -297,20 +302,42 @@ def _inventory_taper(growth, fp):
 
 
 @njit(cache=True, inline="always")
-def _activity(ff, fp, t_s):
-    """Noise-trader activity multiplier at ``t_s`` seconds from the open."""
+def _intraday_shape(ff, fp, t_s):
+    """Deterministic intraday activity at ``t_s`` seconds from the open: pre-market level, U shape."""
     if t_s < 0.0:
-        shape = fp[P_PREOPEN]
-    else:
-        shape = 1.0 + fp[P_OPEN_BOOST] * math.exp(-t_s / fp[P_OPEN_DECAY])
-        shape += fp[P_CLOSE_BOOST] * math.exp(-(ff[FF_CLOSE_S] - t_s) / fp[P_CLOSE_DECAY])
-    return shape * math.exp(ff[FF_LOG_ACT] - 0.5 * fp[P_ACT_VOL] ** 2)
+        return fp[P_PREOPEN]
+    shape = 1.0 + fp[P_OPEN_BOOST] * math.exp(-t_s / fp[P_OPEN_DECAY])
+    return shape + fp[P_CLOSE_BOOST] * math.exp(-(ff[FF_CLOSE_S] - t_s) / fp[P_CLOSE_DECAY])
+
+
+@njit(cache=True, inline="always")
+def _activity(ff, fp, t_s):
+    """Noise-trader (market-order) activity multiplier at ``t_s``: shape x exp(log activity), mean 1."""
+    return _intraday_shape(ff, fp, t_s) * math.exp(ff[FF_LOG_ACT] - 0.5 * fp[P_ACT_VOL] ** 2)
+
+
+@njit(cache=True, inline="always")
+def _limit_activity(ff, fp, t_s):
+    """Noise limit-order activity: shape x exp(beta x log activity), mean 1; beta = 1 is ``_activity``."""
+    beta = fp[P_ACT_LIMIT_EXP]
+    if beta == 1.0:
+        return _activity(ff, fp, t_s)
+    s2 = fp[P_ACT_VOL] ** 2
+    return _intraday_shape(ff, fp, t_s) * math.exp(beta * ff[FF_LOG_ACT] - 0.5 * beta * beta * s2)
+
+
+@njit(cache=True, inline="always")
+def _act_halflife_s(fp, i, n):
+    """Half-life of the i-th of n activity factors: geometric from the fastest to the slowest."""
+    if n == 1:
+        return fp[P_ACT_HL]
+    return fp[P_ACT_MIN_HL] * (fp[P_ACT_HL] / fp[P_ACT_MIN_HL]) ** (i / (n - 1.0))
 
 
 # ================================================================ snapshots
 @njit(cache=True)
 def _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, t_ns):
-    """Record L1 at ``t_ns`` and update realized vol, imbalance and activity (uses 2 uniforms)."""
+    """Record L1 at ``t_ns``; update realized vol, imbalance, activity (2 uniforms per activity factor)."""
     n = fi[FI_N_SNAP]
     bid = sc[K.SC_BEST_BID]
     ask = sc[K.SC_BEST_ASK]
@@ -345,13 +372,20 @@ def _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, t_ns):
     ff[FF_VALUE] = lam * ff[FF_VALUE] + (1.0 - lam) * mid
     if fp[P_VALUE_CAP] > 0.0:  # their capital recycles as their value belief catches up
         ff[FF_VALUE_INV] *= lam
-    # log-activity: exact OU step, normal from Box-Muller
-    phi = 0.5 ** (dt / fp[P_ACT_HL])
-    u1 = max(u[fi[FI_RNG_POS]], 1e-300)
-    u2 = u[fi[FI_RNG_POS] + 1]
-    fi[FI_RNG_POS] += 2
-    z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-    ff[FF_LOG_ACT] = phi * ff[FF_LOG_ACT] + fp[P_ACT_VOL] * math.sqrt(1.0 - phi * phi) * z
+    # log-activity: a sum of OU factors, each an exact OU step with a normal from Box-Muller
+    n_act = min(int(fp[P_ACT_N]), MAX_ACT_SCALES)  # the bound protects ff (config checks it too)
+    std = fp[P_ACT_VOL] if n_act == 1 else fp[P_ACT_VOL] / math.sqrt(n_act)
+    total = 0.0
+    for i in range(n_act):
+        phi = 0.5 ** (dt / _act_halflife_s(fp, i, n_act))
+        u1 = max(u[fi[FI_RNG_POS]], 1e-300)
+        u2 = u[fi[FI_RNG_POS] + 1]
+        fi[FI_RNG_POS] += 2
+        z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+        k = FF_ACT_FACTOR0 + i
+        ff[k] = phi * ff[k] + std * math.sqrt(1.0 - phi * phi) * z
+        total += ff[k]
+    ff[FF_LOG_ACT] = total
 
 
 # ================================================================ sending orders
@@ -552,10 +586,9 @@ def _noise_cancel(orders, levels, htab, sc, trades, rejects, fi, noise, u, t_ns)
 
 @njit(cache=True, inline="always")
 def _total_rates(ff, fp, fi, t_s):
-    act = _activity(ff, fp, t_s)
     r_mm = fp[P_N_MM] * fp[P_MM_RATE]
-    r_lim = fp[P_NL_RATE] * act
-    r_mkt = fp[P_NM_RATE] * act
+    r_lim = fp[P_NL_RATE] * _limit_activity(ff, fp, t_s)
+    r_mkt = fp[P_NM_RATE] * _activity(ff, fp, t_s)
     if fp[P_VALUE_RATE] > 0.0 and ff[FF_MID_PREV] > 0.0:  # value investors come in size far from value
         gap = ff[FF_VALUE] / ff[FF_MID_PREV] - 1.0
         extra = fp[P_VALUE_RATE] * 100.0 * abs(gap)

@@ -27,8 +27,34 @@ elastic supply: a persistent one-sided flow from the
 agents moves the price until the value traders' counter-flow matches it, instead of exhausting the
 market makers. News may shift the value belief or the sentiment
 (``Exchange.shift_value``/``shift_sentiment``), never a price.
-Noise-trader activity follows an intraday U shape times a slow log-normal activity factor
-(Ornstein-Uhlenbeck), which gives volatility clustering.
+Noise-trader activity follows an intraday U shape times a log-normal activity factor (mean 1).
+
+Volatility clustering (issue #12). Log activity is a sum of ``activity_n_scales`` independent
+Ornstein-Uhlenbeck factors with half-lives spaced geometrically from ``activity_min_halflife_s`` to
+``activity_halflife_s`` (default 5 min, 20 min, 2 h), each with an equal share of the variance
+``activity_vol**2``. A superposition of OU processes over several time scales has an
+autocorrelation that decays roughly like a power law over the range the half-lives span (the
+long-memory stochastic-volatility approximation of LeBaron 2001 and of the multifractal models of
+Calvet & Fisher), so busy periods last from minutes to hours. Why this and not a Hawkes intensity
+driven by the flow's own trades: the background must stay exogenous to the agents. A self-exciting
+background would also be excited by the dealers', CTAs' and dip buyers' trades, amplifying every
+agent-driven move by a mechanism that is not the one under study, and attribution ("how much of the
+fall is hedging?") would mix the two. The factor is drawn once per ``snapshot_interval_s`` from the
+pre-drawn uniforms, so it adds no feedback and no extra compiled randomness.
+The factor raises the market-order rate; the noise limit-order rate follows it only with the
+exponent ``activity_limit_exponent`` (0 by default: resting liquidity follows the U shape but not
+the bursts). Volatility needs that asymmetry: with both rates scaled alike the book deepens as fast
+as it is hit and 1-minute volatility barely moves (measured: the |r| autocorrelation stayed ~0 at
+lags 5-10 with activity_vol 1.0). Bursts of market orders also raise short-term realized vol,
+which makes the makers withdraw (``mm_withdraw_vol``), an endogenous amplifier; its slope (0.75)
+and threshold (``mm_calm_vol_ann`` 0.25) are set so that it amplifies bursts without turning them
+into runaway days; the makers' touch size (2.75 contracts) sets the level of 1-minute vol.
+``activity_n_scales = 1``, ``activity_limit_exponent = 1`` gives the single OU factor of before
+(until issue #12: one 15-minute factor, activity_vol 0.45; makers 4 contracts, withdrawal slope 1.5
+above 12% vol). Measured on ``calm`` (``benchmarks/calm_stats.py``, medians over seeds 0-99):
+|r| autocorrelation 0.26 / 0.15 / 0.10 / 0.03 at lags 1 / 5 / 10 / 30 minutes (before: 0.06 /
+0.00 / -0.03 / -0.02), excess kurtosis 12, lag-1 return autocorrelation -0.07, annualized 1-minute
+vol 8.9% (before 5.5%), one-tick spreads 98% of seconds.
 """
 
 from __future__ import annotations
@@ -51,7 +77,7 @@ class FlowParams:
     mm_requote_rate_per_s: float = _f(2.0, "requotes per second per market maker (Poisson)", gt=0)
     mm_levels: int = _f(5, "price levels quoted per side per market maker", ge=1, le=16)
     mm_level_step_ticks: int = _f(1, "ticks between a market maker's successive levels", ge=1)
-    mm_size_qty: float = _f(4.0, "contracts per level at the touch, in calm conditions", gt=0)
+    mm_size_qty: float = _f(2.75, "contracts per level at the touch, in calm conditions", gt=0)
     mm_size_decay: float = _f(1.25, "size multiplier per level away from the touch", gt=0)
     mm_half_spread_ticks: float = _f(0.5, "distance of the first quote from the mid (ticks)", ge=0.5)
     mm_skew_ticks_per_qty: float = _f(
@@ -64,8 +90,8 @@ class FlowParams:
         " obligation minimum at mm_max_inventory_qty (contracts; >= the max: no taper)",
         gt=0,
     )
-    mm_calm_vol_ann: float = _f(0.12, "realized vol at which makers show full size (annualized)", gt=0)
-    mm_withdraw_vol: float = _f(1.5, "size divisor slope per unit of vol above calm", ge=0)
+    mm_calm_vol_ann: float = _f(0.25, "realized vol at which makers show full size (annualized)", gt=0)
+    mm_withdraw_vol: float = _f(0.75, "size divisor slope per unit of vol above calm", ge=0)
     mm_withdraw_imbalance: float = _f(2.0, "size divisor slope per unit of |flow imbalance|", ge=0)
     mm_widen_ticks: float = _f(1.0, "extra half-spread (ticks) per unit of vol above calm", ge=0)
     mm_max_half_spread_ticks: float = _f(
@@ -97,8 +123,29 @@ class FlowParams:
     close_boost: float = _f(1.0, "extra activity at 16:00, rising with close_decay_s", ge=0)
     close_decay_s: float = _f(1800.0, "rise time of the closing boost (seconds)", gt=0)
     preopen_activity: float = _f(0.35, "activity before 09:30 (pre-market session)", ge=0)
-    activity_vol: float = _f(0.45, "stationary std of log activity (OU)", ge=0)
-    activity_halflife_s: float = _f(900.0, "half-life of log activity (seconds)", gt=0)
+    activity_vol: float = _f(
+        1.0, "stationary std of log activity (the sum of its OU factors; dimensionless)", ge=0
+    )
+    activity_halflife_s: float = _f(
+        7200.0, "half-life of the slowest OU factor of log activity (seconds)", gt=0
+    )
+    activity_n_scales: int = _f(
+        3,
+        "OU factors summed into log activity, half-lives spaced geometrically from"
+        " activity_min_halflife_s to activity_halflife_s, each with 1/n of the variance (1: one factor)",
+        ge=1,
+        le=6,
+    )
+    activity_min_halflife_s: float = _f(
+        300.0, "half-life of the fastest OU factor of log activity (seconds; unused when n_scales = 1)", gt=0
+    )
+    activity_limit_exponent: float = _f(
+        0.0,
+        "noise limit-order rate scales as (activity factor)**this; < 1: resting liquidity lags bursts of"
+        " market orders, so busy periods are volatile (dimensionless, 1 = both rates alike)",
+        ge=0,
+        le=1,
+    )
 
     # ---- value traders: elastic liquidity around a slowly adapting value belief
     value_gain: float = _f(

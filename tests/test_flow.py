@@ -2,7 +2,8 @@
 
 Statistical checks use windows long enough for tight tolerances (mostly 4-sigma bands around the
 expectation implied by ``FlowParams``) with fixed seeds; ``activity_vol = open_boost = close_boost
-= 0`` makes the noise traders' intensity constant where a test needs a plain Poisson process.
+= 0`` (one activity factor) makes the noise traders' intensity constant where a test needs a plain
+Poisson process.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from market.flow import FlowParams
 from market.types import BUY, MARKET, SELL
 
 PRICE = 6642.16
-CONSTANT = {"activity_vol": 0.0, "open_boost": 0.0, "close_boost": 0.0}
+# one zero-variance activity factor: the Poisson tests keep the uniform stream they were written on
+CONSTANT = {"activity_vol": 0.0, "activity_n_scales": 1, "open_boost": 0.0, "close_boost": 0.0}
 TWO_HOURS = 7200.0
 
 
@@ -102,12 +104,51 @@ def test_activity_u_shape_raises_the_rate_after_the_open():
 
 
 def test_log_activity_factor_clusters_arrivals():
-    flow = FlowParams(activity_vol=0.45, open_boost=0.0, close_boost=0.0)
+    flow = FlowParams(
+        activity_vol=0.45, activity_n_scales=1, activity_halflife_s=900.0, open_boost=0.0, close_boost=0.0
+    )
     t = noise_market_orders(run(flow, seed=2))["t_s"]
     per_min = np.bincount((t // 60).astype(int), minlength=120)[:120]
     assert per_min.var() / per_min.mean() > 10.0  # far from Poisson: the OU factor moves the rate
     # ... slowly (half-life 15 minutes): busy minutes follow busy minutes
     assert np.corrcoef(per_min[:-1], per_min[1:])[0, 1] > 0.7
+
+
+def test_activity_factor_halflives_are_spaced_geometrically():
+    from market._flow_kernels import _act_halflife_s
+    from market.flow import pack
+
+    fp = pack(FlowParams(activity_min_halflife_s=300.0, activity_halflife_s=7200.0))
+    assert [_act_halflife_s(fp, i, 3) for i in range(3)] == pytest.approx([300.0, 300.0 * 24**0.5, 7200.0])
+    assert _act_halflife_s(fp, 0, 1) == 7200.0  # one factor: the slowest half-life, as before
+
+
+def _day_abs_return_acf(flow: FlowParams, seed: int) -> float:
+    """Mean autocorrelation of |1-minute mid returns| over lags 1-10 on one background-only day."""
+    t_end = 23_400.0
+    ex = run(flow, seed, t_end)
+    snaps = ex.snapshots().dropna(subset=["bid", "ask"])
+    grid = np.arange(0.0, t_end + 1e-9, 60.0)
+    mid = 0.5 * (snaps["bid"] + snaps["ask"]).to_numpy()
+    r = np.diff(np.log(np.interp(grid, snaps["t"].to_numpy(), mid)))
+    a = np.abs(r)
+    return float(np.mean([np.corrcoef(a[:-k], a[k:])[0, 1] for k in range(1, 11)]))
+
+
+def test_multiscale_activity_clusters_one_minute_volatility():
+    """Defaults (3 factors, limits not following the bursts) vs the single 15-minute factor of before.
+
+    Same seeds, same makers: only the activity process differs. Before issue #12 the |r|
+    autocorrelation at lags 2-10 was ~0; the multi-scale factor must lift it clearly.
+    """
+    single = FlowParams(
+        activity_n_scales=1, activity_vol=0.45, activity_halflife_s=900.0, activity_limit_exponent=1.0
+    )
+    on = [_day_abs_return_acf(FlowParams(), seed) for seed in range(8)]
+    off = [_day_abs_return_acf(single, seed) for seed in range(8)]
+    assert np.median(on) > 0.05
+    assert np.median(on) > np.median(off) + 0.04
+    assert sum(a > b for a, b in zip(on, off, strict=True)) >= 6
 
 
 # ---------------------------------------------------------------------------- noise limits and cancels
