@@ -64,6 +64,10 @@ def _clock(seconds: float) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def _runaways(g: pd.DataFrame) -> int:
+    return int((g["max_drawdown_pct"] > RUNAWAY_DRAWDOWN_PCT).sum())
+
+
 def summarize(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One column per variant: medians [q25, q75] of the shape metrics and flows."""
     table = {}
@@ -80,7 +84,7 @@ def summarize(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "close %": _med_iqr(g["close_return_pct"]),
             "range %": _med_iqr(g["range_pct"], "{:.2f}"),
             "drawdown %": _med_iqr(g["max_drawdown_pct"], "{:.2f}"),
-            f"drawdown > {RUNAWAY_DRAWDOWN_PCT:g}%": str(int((g["max_drawdown_pct"] > RUNAWAY_DRAWDOWN_PCT).sum())),
+            f"drawdown > {RUNAWAY_DRAWDOWN_PCT:g}%": str(_runaways(g)),
             "close location": _med_iqr(g["close_location"], "{:.2f}"),
             "rebound share": _med_iqr(g["rebound_share"], "{:.2f}"),
             "fall duration min": _med_iqr(g["fall_duration_min"], "{:.0f}"),
@@ -139,9 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         ("rebound <= 0.2", f"{base['rebound_share']:.2f}", base["rebound_share"] <= 0.2),
         ("spark alone / full <= 0.5", f"{ratio('spark alone'):.2f}", ratio("spark alone") <= 0.5),
         ("dip x10 / full <= 0.5", f"{ratio('dip capital x10'):.2f}", ratio("dip capital x10") <= 0.5),
-        ("long gamma / full <= 0.33", f"{ratio('dealers long gamma'):.2f}", ratio("dealers long gamma") <= 1 / 3),
+        ("long gamma / full <= 0.33", f"{ratio('dealers long gamma'):.2f}",
+         ratio("dealers long gamma") <= 1 / 3),
     ]
-    runaway = int((runs["as shipped"]["max_drawdown_pct"] > RUNAWAY_DRAWDOWN_PCT).sum())
+    runaway = _runaways(runs["as shipped"])
     checks.append((f"<= 2 seeds draw down > {RUNAWAY_DRAWDOWN_PCT:g}%", str(runaway), runaway <= 2))
     for label, value, ok in checks:
         print(f"  {'met    ' if ok else 'NOT met'}  {label}: {value}")
