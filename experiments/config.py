@@ -64,6 +64,9 @@ class OptionsConfig:
     skew: float = _f(-0.5, "d(sigma)/d(ln K/F) at 30 days (puts richer when < 0)", ge=-5, le=5)
     curvature: float = _f(1.5, "smile curvature at 30 days", ge=-5, le=20)
     spot_vol_beta: float = _f(-1.0, "d(ATM vol)/d(ln F): -1 = +1 vol point per 1% fall", ge=-10, le=10)
+    spot_vol_term_scaled: bool = _f(
+        False, "short expiries' ATM vol moves with spot as much more as their skew is steeper"
+    )
     demand_impact_per_usd_vega: float = _f(4e-11, "IV rise per $ of net customer vega bought", ge=0)
     demand_half_life_s: float = _f(7200.0, "half-life of the customer-demand premium (s)", gt=0)
     rate_cc: float = _f(0.04, "continuously-compounded discount rate per year", ge=-0.1, le=0.5)

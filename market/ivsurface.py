@@ -15,7 +15,11 @@ removes it (the IV crush).
 
 Dynamics, advanced by :meth:`IVSurface.update` over ``dt_seconds`` of simulation time:
 
-* spot-vol beta: ``atm += spot_vol_beta * spot_log_return`` (IV rises when the index falls);
+* spot-vol beta: ``atm += spot_vol_beta * spot_log_return`` (IV rises when the index falls); with
+  ``spot_vol_term_scaled`` the short expiries' ATM vol moves ``(tau_ref / tau) ** skew_tau_power``
+  times as much (the same scaling as the skew: short-dated vol indices react more than the 30-day
+  one), so a short-dated put's IV at a fixed strike rises as the index falls onto it instead of
+  sliding down the steep short-dated smile;
 * pull of ``atm`` toward ``realized_vol_ann + vol_risk_premium`` with a half-life;
 * customer demand: net customer vega bought raises the premium dealers quote, which decays with
   its own half-life.
@@ -74,6 +78,8 @@ class IVSurfaceParams:
             marks IV up 1 point; an order-of-magnitude judgement in the spirit of Garleanu,
             Pedersen & Poteshman, "Demand-based option pricing", RFS 2009; calibrate per
             scenario).
+        spot_vol_term_scaled: short expiries' ATM vol moves with spot ``(tau_ref/tau) **
+            skew_tau_power`` times as much as the 30-day one (False: the same for every expiry).
         demand_half_life_s: half-life of that demand premium in simulation seconds (7200 s:
             dealers recycle inventory within hours).
     """
@@ -92,6 +98,7 @@ class IVSurfaceParams:
     rv_half_life_s: float = 5 * 23400.0
     demand_impact_per_usd_vega: float = 4e-11
     demand_half_life_s: float = 7200.0
+    spot_vol_term_scaled: bool = False
 
     def __post_init__(self) -> None:
         """Validate: raise ``ValueError`` naming the field, the value and what is allowed."""
@@ -223,12 +230,15 @@ class IVSurface:
         atm_vol_ann: current ATM vol at ``params.tau_ref_yrs`` (before the demand premium).
         demand_premium_ann: current customer-demand premium, added to every vol.
         t_seconds: the surface's clock, seconds from the simulated day's open.
+        spot_shift_ann: the spot-vol moves so far (sum of ``spot_vol_beta * return``); with
+            ``params.spot_vol_term_scaled`` short expiries add ``(mscale - 1)`` times it.
     """
 
     params: IVSurfaceParams = field(default_factory=IVSurfaceParams)
     atm_vol_ann: float = math.nan
     demand_premium_ann: float = 0.0
     t_seconds: float = 0.0
+    spot_shift_ann: float = 0.0
     _events: dict[str, EventPremium] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -293,6 +303,8 @@ class IVSurface:
             raise ValueError(f"update: dt_seconds={dt_seconds!r} must be >= 0")
         p = self.params
         atm = self.atm_vol_ann + p.spot_vol_beta * spot_return
+        if p.spot_vol_term_scaled:
+            self.spot_shift_ann += p.spot_vol_beta * spot_return
         if realized_vol_ann is not None and math.isfinite(realized_vol_ann):
             pull = 1.0 - math.exp(-_LN2 * dt_seconds / p.rv_half_life_s)
             atm += pull * (realized_vol_ann + p.vol_risk_premium_ann - atm)
@@ -322,6 +334,8 @@ class IVSurface:
                  + p.term_slope_per_sqrt_yr * (np.sqrt(np.maximum(tau, 0.0))
                                                - math.sqrt(p.tau_ref_yrs)))
         mscale = (p.tau_ref_yrs / np.maximum(tau, p.skew_tau_min_yrs)) ** p.skew_tau_power
+        if p.spot_vol_term_scaled:  # short expiries' ATM vol moves mscale x the 30-day one with spot
+            level = level + (mscale - 1.0) * self.spot_shift_ann
         event_var = np.zeros_like(tau)
         for ev in self._events.values():
             tau_event = (ev.abs_seconds - now) / SECONDS_PER_YEAR

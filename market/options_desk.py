@@ -67,6 +67,7 @@ class OptionsDesk:
             skew=cfg.skew,
             curvature=cfg.curvature,
             spot_vol_beta=cfg.spot_vol_beta,
+            spot_vol_term_scaled=cfg.spot_vol_term_scaled,
             demand_impact_per_usd_vega=cfg.demand_impact_per_usd_vega,
             demand_half_life_s=cfg.demand_half_life_s,
         )

@@ -165,3 +165,19 @@ def test_atm_clipped_to_floor_and_cap():
     assert s.atm_vol_ann == 0.08
     s.update(1.0, -10.0)
     assert s.atm_vol_ann == 2.0
+
+
+@pytest.mark.parametrize("term_scaled", [False, True])
+def test_short_dated_put_iv_at_a_fixed_strike_rises_on_a_fall_only_with_term_scaled_beta(term_scaled):
+    """Sticky moneyness slides a 1-day put down the steep short-dated smile as spot falls onto it;
+    a spot-vol beta scaled like the skew lifts its fixed-strike IV instead (the article's re-spike)."""
+    p = IVSurfaceParams(atm_vol_ann=0.22, skew=-0.6, spot_vol_beta=-1.2, spot_vol_term_scaled=term_scaled)
+    s = IVSurface(p)
+    F0, K, tau = 6700.0, 6575.0, 1.2 / 365.0
+    before = float(s.sigma(K, tau, F0))
+    F1 = F0 * 0.98
+    s.update(0.0, math.log(F1 / F0))
+    after = float(s.sigma(K, tau, F1))
+    assert (after > before) == term_scaled
+    # the 30-day ATM vol moves by the plain beta either way
+    assert s.atm_vol_ann == pytest.approx(0.22 - 1.2 * math.log(0.98))
