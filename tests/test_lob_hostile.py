@@ -105,13 +105,14 @@ def test_hostile_stream_keeps_invariants_after_every_message(msgs):
     assert res.book.stats == book.stats
 
 
+SIDE = st.sampled_from([T.BUY, T.SELL])
+
+
 @checks(60)
 @given(
-    st.lists(st.tuples(st.sampled_from([T.BUY, T.SELL]), st.integers(1, 8), st.sampled_from(HUGE_QTYS[:3] + [1, 5])),
-             min_size=1, max_size=40),
-    st.lists(st.tuples(st.sampled_from([T.BUY, T.SELL]), st.integers(1, 3000), st.sampled_from([1, T.MAX_QTY])),
-             min_size=1, max_size=5),
-)  # fmt: skip
+    st.lists(st.tuples(SIDE, st.integers(1, 8), st.sampled_from([*HUGE_QTYS[:3], 1, 5])), max_size=40),
+    st.lists(st.tuples(SIDE, st.integers(1, 3000), st.sampled_from([1, T.MAX_QTY])), min_size=1, max_size=5),
+)
 def test_stop_cascades_of_maximal_orders(stops, takers):
     """Layers of stops of up to MAX_QTY each, then aggressive orders that set them off in chains."""
     book = OrderBook(LO, HI, capacity=8)
