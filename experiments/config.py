@@ -32,13 +32,16 @@ def _f(default, doc: str, **rules):
 # Bounds on the market and the background flow, whose parameter classes live in market/ (they take
 # any positive value when built in code). A scenario must stay inside them, so that no accepted
 # scenario can crash the compiled code or exhaust memory. Worst case they allow: a 24-hour session
-# (86,400 s), a book band of at most 2 x 10^6 price levels (about 190 MB), 86,400 samples of 40 depth
-# rows, 864,000 snapshots (0.1 s) and MAX_FLOW_EVENTS expected background events (see
-# ``_check_flow_budget``); the largest quote is 10^4 x 2^16 contracts, below the book's 2^31 - 1.
+# (86,400 s), a book band of at most 2 x 10^6 price levels (about 190 MB), MAX_SAMPLES samples (a row
+# and 40 depth levels each, as Python objects until the end), MAX_SNAPSHOTS snapshots and
+# MAX_FLOW_EVENTS expected background events (see ``_check_flow_budget``); the largest quote is
+# 10^4 x 2^16 contracts, below the book's 2^31 - 1.
 MIN_SESSION_START_S = -34_200.0  #: 00:00 ET
 MAX_SESSION_END_S = 52_200.0  #: 24:00 ET
 MAX_SESSION_S = 86_400.0  #: longest session (s)
 MIN_REF_TICKS, MAX_REF_TICKS = 100, 1_000_000  #: prior close / tick size (ticks)
+MAX_SAMPLES = 10_000  #: samples of one session (24 h at 8.64 s; the shipped days: 780-960)
+MAX_SNAPSHOTS = 1_000_000  #: background snapshots of one session (24 h at 0.1 s: 864,000)
 MAX_FLOW_EVENTS = 1.0e7  #: expected background events of one session (estimates: calm 2.4 M, nov20 3.8 M)
 _MARKET_FLOW_BOUNDS: dict[str, tuple[float, float]] = {
     "market.tick_size_points": (1e-4, 1e4),
@@ -288,6 +291,15 @@ class ScenarioConfig:
         if m.session_end_s - m.session_start_s > MAX_SESSION_S:
             raise ConfigError("market.session_end_s", f"session longer than {MAX_SESSION_S:g} s "
                               f"(starts at {m.session_start_s:g})", value=m.session_end_s)  # fmt: skip
+        length = m.session_end_s - m.session_start_s
+        if length / self.sample_interval_s > MAX_SAMPLES:
+            raise ConfigError("sample_interval_s", f"{length / self.sample_interval_s:,.0f} samples in the "
+                              f"{length:g} s session; at most {MAX_SAMPLES:,} (each keeps a row and 40 depth "
+                              "levels in memory)", value=self.sample_interval_s)  # fmt: skip
+        if length / self.flow.snapshot_interval_s > MAX_SNAPSHOTS:
+            raise ConfigError("flow.snapshot_interval_s", f"{length / self.flow.snapshot_interval_s:,.0f} "
+                              f"snapshots in the session; at most {MAX_SNAPSHOTS:,}",
+                              value=self.flow.snapshot_interval_s)  # fmt: skip
         ref_ticks = self.prev_close_points / m.tick_size_points
         if not MIN_REF_TICKS <= ref_ticks <= MAX_REF_TICKS:
             raise ConfigError("market.tick_size_points", f"prev_close_points / tick_size_points must be "

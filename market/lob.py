@@ -127,10 +127,18 @@ class OrderBook:
         Raises ``TypeError``/``ValueError`` for a value no message can hold (not an integer, NaN,
         outside its field's integer type); the book's own rules give reject codes.
         """
-        args = (time, kind, side, price, trigger, qty, oid, owner)
-        if not all(type(v) is int and _I64_MIN <= v <= _I64_MAX for v in args) or not (
-            -128 <= kind <= 127 and -128 <= side <= 127 and -(2**31) <= owner < 2**31
-        ):
+        i64 = int  # the fast path: plain ints within their fields' ranges (literals: no global lookups)
+        if not (
+            type(time) is i64 and type(kind) is i64 and type(side) is i64 and type(price) is i64
+            and type(trigger) is i64 and type(qty) is i64 and type(oid) is i64 and type(owner) is i64
+            and -128 <= kind <= 127 and -128 <= side <= 127 and -2147483648 <= owner <= 2147483647
+            and -9223372036854775808 <= time <= 9223372036854775807
+            and -9223372036854775808 <= price <= 9223372036854775807
+            and -9223372036854775808 <= trigger <= 9223372036854775807
+            and -9223372036854775808 <= qty <= 9223372036854775807
+            and -9223372036854775808 <= oid <= 9223372036854775807
+        ):  # fmt: skip
+            args = (time, kind, side, price, trigger, qty, oid, owner)
             time, kind, side, price, trigger, qty, oid, owner = (
                 as_int(name, v, *_FIELD_RANGES.get(name, (_I64_MIN, _I64_MAX)))
                 for name, v in zip(_MESSAGE_FIELDS, args, strict=True)
