@@ -41,8 +41,8 @@ MAX_SESSION_END_S = 52_200.0  #: 24:00 ET
 MAX_SESSION_S = 86_400.0  #: longest session (s)
 MIN_REF_TICKS, MAX_REF_TICKS = 100, 1_000_000  #: prior close / tick size (ticks)
 MAX_SAMPLES = 10_000  #: samples of one session (24 h at 8.64 s; the shipped days: 780-960)
-MAX_SNAPSHOTS = 1_000_000  #: background snapshots of one session (24 h at 0.1 s: 864,000)
-MAX_FLOW_EVENTS = 1.0e7  #: expected background events of one session (estimates: calm 2.4 M, nov20 3.8 M)
+MAX_SNAPSHOTS = 250_000  #: background snapshots of one session (24 h at 0.35 s; 8 h at 0.116 s)
+MAX_FLOW_EVENTS = 5.0e6  #: expected background events of one session (estimates: calm 2.4 M, nov20 3.8 M)
 _MARKET_FLOW_BOUNDS: dict[str, tuple[float, float]] = {
     "market.tick_size_points": (1e-4, 1e4),
     "market.point_value_usd": (1e-4, 1e6),
