@@ -31,17 +31,20 @@ def _f(default, doc: str, **rules):
 # ---- resource bounds --------------------------------------------------------------------------
 # Bounds on the market and the background flow, whose parameter classes live in market/ (they take
 # any positive value when built in code). A scenario must stay inside them, so that no accepted
-# scenario can crash the compiled code or exhaust memory. Worst case they allow: a 24-hour session
-# (86,400 s), a book band of at most 2 x 10^6 price levels (about 190 MB), MAX_SAMPLES samples (a row
-# and 40 depth levels each, as Python objects until the end), MAX_SNAPSHOTS snapshots and
+# scenario can crash the compiled code or exhaust memory. Worst case they allow: a 16-hour session
+# (00:00-16:00 ET, 57,600 s), a book band of at most 2 x 10^6 price levels (about 190 MB),
+# MAX_SAMPLES samples (a row and 40 depth levels each, as Python objects until the end),
+# MAX_SNAPSHOTS snapshots and
 # MAX_FLOW_EVENTS expected background events (see ``_check_flow_budget``); the largest quote is
 # 10^4 x 2^16 contracts, below the book's 2^31 - 1.
 MIN_SESSION_START_S = -34_200.0  #: 00:00 ET
-MAX_SESSION_END_S = 52_200.0  #: 24:00 ET
-MAX_SESSION_S = 86_400.0  #: longest session (s)
+#: 16:00 ET, the close: the background flow's closing boost grows as exp((t - 16:00) / close_decay_s),
+#: so a session past the close floods the book (e^16 times the rate at 24:00 with the defaults).
+MAX_SESSION_END_S = 23_400.0
+MAX_SESSION_S = MAX_SESSION_END_S - MIN_SESSION_START_S  #: longest session (s): 57,600
 MIN_REF_TICKS, MAX_REF_TICKS = 100, 1_000_000  #: prior close / tick size (ticks)
-MAX_SAMPLES = 10_000  #: samples of one session (24 h at 8.64 s; the shipped days: 780-960)
-MAX_SNAPSHOTS = 250_000  #: background snapshots of one session (24 h at 0.35 s; 8 h at 0.116 s)
+MAX_SAMPLES = 10_000  #: samples of one session (16 h at 5.76 s; the shipped days: 780-960)
+MAX_SNAPSHOTS = 250_000  #: background snapshots of one session (16 h at 0.23 s; 8 h at 0.116 s)
 MAX_FLOW_EVENTS = 5.0e6  #: expected background events of one session (estimates: calm 2.4 M, nov20 3.8 M)
 _MARKET_FLOW_BOUNDS: dict[str, tuple[float, float]] = {
     "market.tick_size_points": (1e-4, 1e4),

@@ -59,7 +59,8 @@ hedgers.decision_interval_s=0.0001 hedgers.panic_qty=10000000000 cta.n_agents=10
 cta.daily_closes=[] cta.lookbacks_days=[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21]
 dip_buyers.n_agents=100000000 dip_buyers.capital_usd=1e300 levels.supports=[nan] levels.supports=[-1.0]
 name="" name="../../etc" name="a\u0020b" name="x\ny" name=1 flow.mm_size_qty=abc flow=3 events=5
-events[9].t_s=1 nosuch.key=1 flow.mm_sizeqty=1 market.session_end_s sample_interval_s=1"""
+events[9].t_s=1 nosuch.key=1 flow.mm_sizeqty=1 market.session_end_s sample_interval_s=1
+market.session_end_s=23401 market.session_end_s=52200"""
 for text in ISSUE.split():
     case(f"issue:{text}", *RUN, "--set", text)
 for text in BOUNDS.split():
