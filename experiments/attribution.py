@@ -199,6 +199,7 @@ def run_attribution(
     confidence: float = 0.95,
     metrics: Sequence[str] = METRICS,
     scheduler_timeout_s: float = 4.0,
+    worker_timeout_s: float = 60.0,
     validate: Callable[[str, tuple[str, ...]], object] | None | str = "auto",
 ) -> pd.DataFrame:
     """Run the baseline and one knockout per agent class over the same seeds; attribute the move.
@@ -218,6 +219,7 @@ def run_attribution(
         confidence: Two-sided confidence level of the intervals, in (0, 1).
         metrics: Summary metrics to attribute.
         scheduler_timeout_s: How long to try to reach the scheduler, in seconds.
+        worker_timeout_s: How long a scheduler without workers may take to get one, in seconds.
         validate: Up-front check of each configuration (see :func:`experiments.sweep.run_sweep`).
 
     Returns:
@@ -249,6 +251,7 @@ def run_attribution(
         retry_errors=retry_errors,
         design=design,
         scheduler_timeout_s=scheduler_timeout_s,
+        worker_timeout_s=worker_timeout_s,
         validate=validate,
     )
     table = attribution_table(runs, classes, metrics, confidence)

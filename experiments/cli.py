@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 
 from experiments.config_io import ConfigError
+
+MAX_SEED = 2**63 - 1
 
 
 def _fail(message: str) -> int:
@@ -20,19 +23,33 @@ def _fail(message: str) -> int:
     return 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit code 2)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        """Print ``cascade: error: <message>`` (one line) and exit with code 2."""
+        text = " ".join(message.split())
+        self.exit(2, f"cascade: error: {text} (see `{self.prog} --help`)\n")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``cascade run``: one day, outputs into ``--out``."""
     from experiments.config import load_scenario
+    from experiments.outputs import OutputError, check_run_out
     from experiments.runner import one_line, run_scenario, write_run
 
-    if args.seed < 0:
-        return _fail(f"--seed {args.seed}: must be >= 0")
+    if not 0 <= args.seed <= MAX_SEED:
+        return _fail(f"--seed {args.seed}: must be >= 0 and <= {MAX_SEED}")
     try:
         config = load_scenario(args.scenario, args.set)
-    except ConfigError as exc:
+        check_run_out(args.out, args.overwrite)  # before the day is simulated
+    except (ConfigError, OutputError) as exc:
         return _fail(str(exc))
     result = run_scenario(config, args.seed)
-    out = write_run(result, args.out)
+    try:
+        out = write_run(result, args.out, overwrite=args.overwrite)
+    except OutputError as exc:  # the folder changed while the day ran
+        return _fail(str(exc))
     print(one_line(result.summary))
     if args.plot:
         from experiments.plots import plot_dir
@@ -49,7 +66,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     try:
         paths = plot_dir(args.dir)
     except ValueError as exc:
-        return _fail(str(exc))
+        return _fail(" ".join(str(exc).split()))
+    except OSError as exc:
+        return _fail(f"{args.dir}: {exc.strerror or exc}")
     for path in paths:
         print(f"wrote {path}")
     return 0
@@ -65,21 +84,73 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def cmd_viz(args: argparse.Namespace) -> int:
-    """``cascade viz``: the interactive page (Mesa SolaraViz) on localhost."""
+    """``cascade viz``: the interactive page (Mesa SolaraViz) on localhost.
+
+    The scenario and the port are checked before the server starts (exit 2). The server runs in its
+    own process group; SIGTERM, SIGINT or SIGHUP to ``cascade viz`` stop the whole group.
+    """
+    import signal
+    import socket
     import subprocess
 
+    from experiments.config import load_scenario
+
+    if not 1 <= args.port <= 65535:
+        return _fail(f"--port {args.port}: must be between 1 and 65535")
+    try:
+        load_scenario(args.scenario)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", args.port))
+        except OSError as exc:
+            return _fail(f"--port {args.port}: cannot listen on 127.0.0.1:{args.port} ({exc.strerror})")
     app = Path(__file__).with_name("viz_app.py")
-    env = dict(os.environ, CASCADE_VIZ_SCENARIO=args.scenario, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False")
+    scenario = str(Path(args.scenario).absolute()) if Path(args.scenario).is_file() else args.scenario
+    env = dict(os.environ, CASCADE_VIZ_SCENARIO=scenario, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False")
     cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", "127.0.0.1", "--port", str(args.port),
            "--production", "--no-check-version"]  # fmt: skip
     if not args.open:
         cmd.append("--no-open")
-    return subprocess.call(cmd, env=env)
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    handled = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, stop) for sig in handled}
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        _stop_group(proc)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _stop_group(proc)  # also whatever the server started, if it exited on its own
+
+
+def _stop_group(proc: typing.Any, timeout_s: float = 10.0) -> None:
+    """SIGTERM to the process group of ``proc``, then SIGKILL after ``timeout_s`` seconds."""
+    import signal
+    import subprocess
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=timeout_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cascade``."""
-    parser = argparse.ArgumentParser(prog="cascade", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="cascade", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run one trading day", description="Run SCENARIO (a shipped name or a "
@@ -89,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario value, e.g. --set dip_buyers.capital_usd=3e9 (repeatable)")
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--out", required=True, help="output directory (absent, empty or a previous run's)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="allow an --out folder that holds other files (the run's files replace theirs)")
     p.add_argument("--plot", action="store_true", help="also write the dashboard into OUT/plots/")
     p.set_defaults(func=cmd_run)
 

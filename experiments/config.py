@@ -9,8 +9,10 @@ Units are in the field names: ``_points`` index points, ``_s`` seconds from the 
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -19,10 +21,109 @@ from market.exchange import MarketParams
 from market.flow import FlowParams
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
+MAX_SCENARIO_BYTES = 1_000_000  #: largest scenario file read (bytes)
 
 
 def _f(default, doc: str, **rules):
     return field(default=default, metadata={"doc": doc, **rules})
+
+
+# ---- resource bounds --------------------------------------------------------------------------
+# Bounds on the market and the background flow, whose parameter classes live in market/ (they take
+# any positive value when built in code). A scenario must stay inside them, so that no accepted
+# scenario can crash the compiled code or exhaust memory. Worst case they allow: a 16-hour session
+# (00:00-16:00 ET, 57,600 s), a book band of at most 2 x 10^6 price levels (about 190 MB),
+# MAX_SAMPLES samples (a row and 40 depth levels each, as Python objects until the end),
+# MAX_SNAPSHOTS snapshots and
+# MAX_FLOW_EVENTS expected background events (see ``_check_flow_budget``); the largest quote is
+# 10^4 x 2^16 contracts, below the book's 2^31 - 1.
+MIN_SESSION_START_S = -34_200.0  #: 00:00 ET
+#: 16:00 ET, the close: the background flow's closing boost grows as exp((t - 16:00) / close_decay_s),
+#: so a session past the close floods the book (e^16 times the rate at 24:00 with the defaults).
+MAX_SESSION_END_S = 23_400.0
+MAX_SESSION_S = MAX_SESSION_END_S - MIN_SESSION_START_S  #: longest session (s): 57,600
+MIN_REF_TICKS, MAX_REF_TICKS = 100, 1_000_000  #: prior close / tick size (ticks)
+MAX_SAMPLES = 10_000  #: samples of one session (16 h at 5.76 s; the shipped days: 780-960)
+MAX_SNAPSHOTS = 250_000  #: background snapshots of one session (16 h at 0.23 s; 8 h at 0.116 s)
+MAX_FLOW_EVENTS = 5.0e6  #: expected background events of one session (estimates: calm 2.4 M, nov20 3.8 M)
+_MARKET_FLOW_BOUNDS: dict[str, tuple[float, float]] = {
+    "market.tick_size_points": (1e-4, 1e4),
+    "market.point_value_usd": (1e-4, 1e6),
+    "market.session_start_s": (MIN_SESSION_START_S, MAX_SESSION_END_S),
+    "market.session_end_s": (MIN_SESSION_START_S, MAX_SESSION_END_S),
+    "flow.mm_requote_rate_per_s": (0.0, 100.0),
+    "flow.mm_level_step_ticks": (1, 1000),
+    "flow.mm_size_qty": (0.0, 10_000.0),
+    "flow.mm_size_decay": (0.0, 2.0),
+    "flow.mm_half_spread_ticks": (0.5, 1000.0),
+    "flow.mm_skew_ticks_per_qty": (0.0, 100.0),
+    "flow.mm_max_inventory_qty": (0.0, 1e9),
+    "flow.mm_soft_inventory_qty": (0.0, 1e9),
+    "flow.mm_calm_vol_ann": (0.0, 10.0),
+    "flow.mm_withdraw_vol": (0.0, 1e6),
+    "flow.mm_withdraw_imbalance": (0.0, 1e6),
+    "flow.mm_widen_ticks": (0.0, 1000.0),
+    "flow.mm_max_half_spread_ticks": (0.5, 1000.0),
+    "flow.mm_min_size_qty": (0.0, 10_000.0),
+    "flow.mm_refill_latency_s": (0.001, 60.0),
+    "flow.vol_halflife_s": (0.01, 1e6),
+    "flow.imbalance_halflife_s": (0.01, 1e6),
+    "flow.noise_limit_rate_per_s": (0.0, 1000.0),
+    "flow.noise_market_rate_per_s": (0.0, 1000.0),
+    "flow.noise_cancel_hazard_per_s": (0.0, 100.0),
+    "flow.noise_market_min_qty": (0.0, 10_000.0),
+    "flow.noise_market_alpha": (1.0, 100.0),
+    "flow.noise_market_max_qty": (0.0, 10_000.0),
+    "flow.open_boost": (0.0, 20.0),
+    "flow.open_decay_s": (1.0, 1e6),
+    "flow.close_boost": (0.0, 20.0),
+    "flow.close_decay_s": (1.0, 1e6),
+    "flow.preopen_activity": (0.0, 20.0),
+    "flow.activity_vol": (0.0, 1.5),
+    "flow.activity_halflife_s": (1.0, 1e6),
+    "flow.activity_min_halflife_s": (1.0, 1e6),
+    "flow.value_capacity_qty": (0.0, 1e9),
+    "flow.value_gain": (0.0, 1e4),
+    "flow.value_halflife_s": (1.0, 1e8),
+    "flow.value_rate_gain": (0.0, 10.0),
+    "flow.sentiment_halflife_s": (1.0, 1e8),
+    "flow.snapshot_interval_s": (0.1, 3600.0),
+    "flow.depth_window_ticks": (1, 1000),
+}
+#: Longest arrays of a scenario (a hostile file cannot ask for millions of agents' worth of setup).
+_MAX_ITEMS = {
+    "events": 1000,
+    "options.event_premia": 1000,
+    "options.positions": 10_000,
+    "cta.lookbacks_days": 20,
+    "cta.daily_closes": 10_000,
+    "levels.supports": 1000,
+}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
+
+
+def _get(obj: object, dotted: str) -> object:
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _check_numbers(obj: object, path: str = "") -> None:
+    """Every float of the tree finite (``inf`` only where a field says ``allow_inf``), every int exact."""
+    for f in fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        key = f"{path}.{f.name}" if path else f.name
+        items = list(enumerate(value)) if isinstance(value, tuple) else [(None, value)]
+        for i, item in items:
+            k = key if i is None else f"{key}[{i}]"
+            if is_dataclass(item):
+                _check_numbers(item, k)
+            elif isinstance(item, float) and not math.isfinite(item):
+                if math.isnan(item) or not f.metadata.get("allow_inf", False):
+                    allowed = "a number or inf" if f.metadata.get("allow_inf", False) else "a finite number"
+                    raise ConfigError(k, f"must be {allowed}", value=item)
+            elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > 2**53:
+                raise ConfigError(k, "must be an integer of magnitude <= 2^53", value=item)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +131,7 @@ class EventConfig:
     """A scheduled macro event: news changes beliefs (IV premia, sentiment), never a price."""
 
     name: str = _f("event", "label on plots")
-    t_s: float = _f(0.0, "time, seconds from 09:30 ET (negative: pre-market)")
+    t_s: float = _f(0.0, "time, seconds from 09:30 ET (negative: pre-market)", ge=-86_400, le=86_400)
     resolves: tuple[str, ...] = _f((), "IV event premia removed at this time (the IV crush)")
     sentiment_shift: float = _f(0.0, "shift of noise-trader sentiment, P(buy) = (1+s)/2", ge=-2, le=2)
     value_shift_pct: float = _f(0.0, "shift of the value traders' belief (%)", ge=-50, le=50)
@@ -41,8 +142,8 @@ class EventPremiumConfig:
     """An event priced into implied vol until it resolves."""
 
     name: str = _f("event", "matches an event's ``resolves``")
-    event_day: int = _f(0, "calendar day of the event (0 = the simulated day)", ge=0)
-    t_s: float = _f(0.0, "time of the event, seconds from that day's open")
+    event_day: int = _f(0, "calendar day of the event (0 = the simulated day)", ge=0, le=3650)
+    t_s: float = _f(0.0, "time of the event, seconds from that day's open", ge=-86_400, le=86_400)
     move_std: float = _f(0.01, "std of the index's log move at the event (0.01 = 1%)", ge=0, le=0.5)
 
 
@@ -51,9 +152,11 @@ class PositionBlock:
     """Open interest in one option series, held by customers against the dealers."""
 
     strike_pct: float = _f(100.0, "strike in % of the prior close", gt=10, lt=300)
-    expiry_day: int = _f(1, "expiry, calendar days after the simulated day (0 = 0DTE at 16:00)", ge=0)
+    expiry_day: int = _f(1, "expiry, calendar days after the simulated day (0 = 0DTE at 16:00)", ge=0,
+                         le=3650)  # fmt: skip
     kind: Literal["put", "call"] = _f("put", "option type")
-    customer_qty: int = _f(0, "SPX contracts customers hold (+ long: the dealers are short)")
+    customer_qty: int = _f(0, "SPX contracts customers hold (+ long: the dealers are short)",
+                           ge=-10_000_000, le=10_000_000)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +170,11 @@ class OptionsConfig:
     spot_vol_term_scaled: bool = _f(
         False, "short expiries' ATM vol moves with spot as much more as their skew is steeper"
     )
-    demand_impact_per_usd_vega: float = _f(4e-11, "IV rise per $ of net customer vega bought", ge=0)
-    demand_half_life_s: float = _f(7200.0, "half-life of the customer-demand premium (s)", gt=0)
+    demand_impact_per_usd_vega: float = _f(4e-11, "IV rise per $ of net customer vega bought", ge=0, le=1e-3)
+    demand_half_life_s: float = _f(7200.0, "half-life of the customer-demand premium (s)", ge=1, le=1e7)
     rate_cc: float = _f(0.04, "continuously-compounded discount rate per year", ge=-0.1, le=0.5)
     dealer_inventory_vol_per_contract: float = _f(
-        2e-7, "dealers' quote markup per SPX contract of net short inventory (vol, annualized)", ge=0
+        2e-7, "dealers' quote markup per SPX contract of net short inventory (vol, annualized)", ge=0, le=1
     )
     event_premia: tuple[EventPremiumConfig, ...] = _f((), "events priced into IV at the start")
     positions: tuple[PositionBlock, ...] = _f((), "open interest at the start")
@@ -84,15 +187,18 @@ class DealerConfig:
     enabled: bool = _f(True, "switch the class off for counterfactuals")
     hedging: bool = _f(True, "False: dealers hold their options but never hedge")
     n_agents: int = _f(4, "dealers sharing the dealer book", ge=1, le=100)
-    hedge_interval_s: float = _f(120.0, "mean time between re-hedges (each dealer, exponential)", gt=0)
-    band_contracts: float = _f(50.0, "no trade while |target - position| is below this", ge=0)
-    max_clip_contracts: int = _f(150, "largest single futures order", ge=1)
+    hedge_interval_s: float = _f(120.0, "mean time between re-hedges (each dealer, exponential)", ge=1,
+                                 le=1e6)  # fmt: skip
+    band_contracts: float = _f(50.0, "no trade while |target - position| is below this", ge=0, le=1e7)
+    max_clip_contracts: int = _f(150, "largest single futures order", ge=1, le=100_000)
     hedge_fraction: float = _f(1.0, "fraction of the gap closed per re-hedge", gt=0, le=1)
-    watch_move_pct: float = _f(0.25, "also re-hedge after a move of this size between wake-ups (%)", gt=0)
-    max_slippage_ticks: int = _f(8, "a hedge order trades at most this many ticks through the touch", ge=0)
+    watch_move_pct: float = _f(0.25, "also re-hedge after a move of this size between wake-ups (%)", gt=0,
+                               le=100)  # fmt: skip
+    max_slippage_ticks: int = _f(8, "a hedge order trades at most this many ticks through the touch", ge=0,
+                                 le=10_000)  # fmt: skip
     max_participation: float = _f(
         0.25, "a hedge order is at most this fraction of the market volume since the last (inf: no cap)",
-        gt=0,
+        gt=0, allow_inf=True,
     )
 
 
@@ -102,19 +208,20 @@ class HedgerConfig:
 
     enabled: bool = _f(True, "switch the class off for counterfactuals")
     n_agents: int = _f(10, "put buyers", ge=1, le=1000)
-    decision_interval_s: float = _f(600.0, "mean time between decisions (exponential)", gt=0)
-    pre_event_qty: int = _f(0, "SPX puts bought per decision while an event is unresolved", ge=0)
-    post_event_qty: int = _f(0, "SPX puts bought per decision after the events", ge=0)
-    panic_drawdown_pct: float = _f(1.5, "buy more puts below this drawdown from the high (%)", gt=0)
+    decision_interval_s: float = _f(600.0, "mean time between decisions (exponential)", ge=1, le=1e6)
+    pre_event_qty: int = _f(0, "SPX puts bought per decision while an event is unresolved", ge=0,
+                            le=1_000_000)  # fmt: skip
+    post_event_qty: int = _f(0, "SPX puts bought per decision after the events", ge=0, le=1_000_000)
+    panic_drawdown_pct: float = _f(1.5, "buy more puts below this drawdown from the high (%)", gt=0, le=100)
     panic_drawdown_max_pct: float = _f(
         0.0, "if above panic_drawdown_pct, each hedger's panic threshold is drawn uniformly between the"
-        " two (%): customers add puts one after another as the sell-off deepens", ge=0,
+        " two (%): customers add puts one after another as the sell-off deepens", ge=0, le=100,
     )
-    panic_qty: int = _f(0, "SPX puts bought per decision in a panic", ge=0)
-    panic_max_buys: int = _f(0, "panic purchases per hedger at most (0: no limit)", ge=0)
-    monetize_gain_pct: float = _f(200.0, "sell puts back once worth this % more than paid", gt=0)
+    panic_qty: int = _f(0, "SPX puts bought per decision in a panic", ge=0, le=1_000_000)
+    panic_max_buys: int = _f(0, "panic purchases per hedger at most (0: no limit)", ge=0, le=1_000_000)
+    monetize_gain_pct: float = _f(200.0, "sell puts back once worth this % more than paid", gt=0, le=1e6)
     strike_pct: float = _f(95.0, "moneyness of new puts (% of spot)", gt=50, lt=120)
-    expiry_day: int = _f(1, "expiry of new puts (days after the simulated day)", ge=0)
+    expiry_day: int = _f(1, "expiry of new puts (days after the simulated day)", ge=0, le=3650)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,19 +230,21 @@ class CTAConfig:
 
     enabled: bool = _f(True, "switch the class off for counterfactuals")
     n_agents: int = _f(8, "CTAs (heterogeneous lookbacks and speeds)", ge=1, le=1000)
-    capital_usd: float = _f(2.0e10, "total risk capital of the CTAs ($)", ge=0)
+    capital_usd: float = _f(2.0e10, "total risk capital of the CTAs ($)", ge=0, le=1e13)
     vol_target_ann: float = _f(0.10, "annualized vol target of each CTA's futures book", gt=0, le=2)
-    lookbacks_days: tuple[int, ...] = _f((20, 50, 120), "moving-average lookbacks (days)")
-    signal_width_vol: float = _f(0.5, "signal saturates this many daily vols from the MA", gt=0)
-    rebalance_interval_s: float = _f(1800.0, "mean time between target updates (s)", gt=0)
-    slice_interval_s: float = _f(60.0, "time between child orders while executing (s)", gt=0)
-    max_slice_contracts: int = _f(200, "largest child order", ge=1)
-    max_slippage_ticks: int = _f(8, "a child order trades at most this many ticks through the touch", ge=0)
+    lookbacks_days: tuple[int, ...] = _f((20, 50, 120), "moving-average lookbacks (days)", ge=1, le=1000)
+    signal_width_vol: float = _f(0.5, "signal saturates this many daily vols from the MA", gt=0, le=100)
+    rebalance_interval_s: float = _f(1800.0, "mean time between target updates (s)", ge=1, le=1e6)
+    slice_interval_s: float = _f(60.0, "time between child orders while executing (s)", ge=1, le=1e6)
+    max_slice_contracts: int = _f(200, "largest child order", ge=1, le=100_000)
+    max_slippage_ticks: int = _f(8, "a child order trades at most this many ticks through the touch", ge=0,
+                                 le=10_000)  # fmt: skip
     execution_horizon_s: float = _f(
         0.0, "0: work a gap in max-size slices; > 0: each slice is gap * slice_interval / horizon"
-        " (at least 1 contract), so a new target is worked over about this many seconds", ge=0,
+        " (at least 1 contract), so a new target is worked over about this many seconds", ge=0, le=1e6,
     )
-    daily_closes: tuple[float, ...] = _f((), "daily-close history, oldest first (index points)")
+    daily_closes: tuple[float, ...] = _f((), "daily-close history, oldest first (index points)", gt=0,
+                                         le=1e7)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,20 +253,21 @@ class DipBuyerConfig:
 
     enabled: bool = _f(True, "switch the class off for counterfactuals")
     n_agents: int = _f(20, "dip buyers", ge=1, le=10_000)
-    capital_usd: float = _f(3.0e8, "total dip-buying capital ($)", ge=0)
-    min_drawdown_pct: float = _f(0.8, "smallest entry drawdown from the day's high (%)", gt=0)
-    max_drawdown_pct: float = _f(3.0, "largest entry drawdown from the day's high (%)", gt=0)
+    capital_usd: float = _f(3.0e8, "total dip-buying capital ($)", ge=0, le=1e13)
+    min_drawdown_pct: float = _f(0.8, "smallest entry drawdown from the day's high (%)", gt=0, le=100)
+    max_drawdown_pct: float = _f(3.0, "largest entry drawdown from the day's high (%)", gt=0, le=100)
     tranches: int = _f(3, "budget split into this many buys", ge=1, le=100)
-    tranche_step_pct: float = _f(0.5, "extra drawdown between tranches (%)", ge=0)
+    tranche_step_pct: float = _f(0.5, "extra drawdown between tranches (%)", ge=0, le=100)
     aggressive_share: float = _f(0.5, "fraction of buyers who lift offers (the others rest bids)", ge=0, le=1)
-    max_slippage_ticks: int = _f(8, "an aggressive buy trades at most this many ticks above the ask", ge=0)
+    max_slippage_ticks: int = _f(8, "an aggressive buy trades at most this many ticks above the ask", ge=0,
+                                 le=10_000)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class LevelsConfig:
     """Reference levels drawn on plots (index points)."""
 
-    supports: tuple[float, ...] = _f((), "support levels commentators watched")
+    supports: tuple[float, ...] = _f((), "support levels commentators watched", gt=0, le=1e7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +276,8 @@ class ScenarioConfig:
 
     name: str = _f("scenario", "short name")
     description: str = _f("", "one line for `cascade scenarios`")
-    prev_close_points: float = _f(6642.16, "prior day's close (index points)", gt=0)
-    sample_interval_s: float = _f(30.0, "time-series sampling interval (s)", gt=0, le=3600)
+    prev_close_points: float = _f(6642.16, "prior day's close (index points)", gt=0, le=1e7)
+    sample_interval_s: float = _f(30.0, "time-series sampling interval (s)", ge=1, le=3600)
     market: MarketParams = _f(MarketParams(), "instrument and session")
     flow: FlowParams = _f(FlowParams(), "background market makers and noise traders")
     events: tuple[EventConfig, ...] = _f((), "scheduled news")
@@ -179,11 +289,40 @@ class ScenarioConfig:
     levels: LevelsConfig = _f(LevelsConfig(), "plot levels")
 
     def validate(self) -> None:
-        """Cross-field rules."""
+        """Cross-field rules, finite numbers and the resource bounds (see ``_MARKET_FLOW_BOUNDS``)."""
+        if not _NAME.fullmatch(self.name):
+            raise ConfigError("name", "must be 1-64 letters, digits or _.+- (a letter or digit first)",
+                              value=self.name)  # fmt: skip
+        _check_numbers(self)
+        for key, (lo, hi) in _MARKET_FLOW_BOUNDS.items():
+            value = _get(self, key)
+            if not lo <= value <= hi:
+                raise ConfigError(key, f"must be >= {lo:g} and <= {hi:g}", value=value)
+        for key, most in _MAX_ITEMS.items():
+            if len(_get(self, key)) > most:  # type: ignore[arg-type]
+                raise ConfigError(key, f"at most {most} items, got {len(_get(self, key))}")  # type: ignore[arg-type]
         m = self.market
         if m.session_end_s <= m.session_start_s:
             raise ConfigError("market.session_end_s", f"must be > session_start_s ({m.session_start_s})",
                               value=m.session_end_s)  # fmt: skip
+        if m.session_end_s - m.session_start_s > MAX_SESSION_S:
+            raise ConfigError("market.session_end_s", f"session longer than {MAX_SESSION_S:g} s "
+                              f"(starts at {m.session_start_s:g})", value=m.session_end_s)  # fmt: skip
+        length = m.session_end_s - m.session_start_s
+        if length / self.sample_interval_s > MAX_SAMPLES:
+            raise ConfigError("sample_interval_s", f"{length / self.sample_interval_s:,.0f} samples in the "
+                              f"{length:g} s session; at most {MAX_SAMPLES:,} (each keeps a row and 40 depth "
+                              "levels in memory)", value=self.sample_interval_s)  # fmt: skip
+        if length / self.flow.snapshot_interval_s > MAX_SNAPSHOTS:
+            raise ConfigError("flow.snapshot_interval_s", f"{length / self.flow.snapshot_interval_s:,.0f} "
+                              f"snapshots in the session; at most {MAX_SNAPSHOTS:,}",
+                              value=self.flow.snapshot_interval_s)  # fmt: skip
+        ref_ticks = self.prev_close_points / m.tick_size_points
+        if not MIN_REF_TICKS <= ref_ticks <= MAX_REF_TICKS:
+            raise ConfigError("market.tick_size_points", f"prev_close_points / tick_size_points must be "
+                              f"between {MIN_REF_TICKS} and {MAX_REF_TICKS:,} ticks, got {ref_ticks:.4g}",
+                              value=m.tick_size_points)  # fmt: skip
+        self._check_flow_budget()
         if self.dip_buyers.max_drawdown_pct < self.dip_buyers.min_drawdown_pct:
             raise ConfigError("dip_buyers.max_drawdown_pct", "must be >= dip_buyers.min_drawdown_pct",
                               value=self.dip_buyers.max_drawdown_pct)  # fmt: skip
@@ -201,12 +340,33 @@ class ScenarioConfig:
                                       value=name)  # fmt: skip
 
 
+    def _check_flow_budget(self) -> None:
+        """Expected background events of the session at most ``MAX_FLOW_EVENTS``.
+
+        Events per second at activity 1: noise limit and market orders (market orders up to
+        ``1 + value_rate_gain`` times their base rate far from value) plus makers' requotes; times the
+        peak intraday activity (``1 + open_boost + close_boost``, or the pre-open level) and the mean
+        of the log-normal activity factor, ``exp(activity_vol^2 / 2)``; times the session length.
+        """
+        fl, m = self.flow, self.market
+        rate = (fl.noise_limit_rate_per_s + fl.noise_market_rate_per_s * (1.0 + fl.value_rate_gain)
+                + fl.n_market_makers * fl.mm_requote_rate_per_s)  # fmt: skip
+        peak = max(1.0 + fl.open_boost + fl.close_boost, fl.preopen_activity)
+        events = rate * peak * math.exp(fl.activity_vol**2 / 2.0) * (m.session_end_s - m.session_start_s)
+        if events > MAX_FLOW_EVENTS:
+            raise ConfigError("flow", f"about {events:.3g} background events expected in the session "
+                              f"(rates x activity x length); at most {MAX_FLOW_EVENTS:.3g} allowed: "
+                              "lower the rates or shorten the session")  # fmt: skip
+
+
 def scenario_path(name_or_path: str | Path) -> Path:
     """A shipped scenario's file (by name) or the given path."""
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.exists():
         if not p.exists():
             raise ConfigError("scenario", "no such file", value=str(p))
+        if not p.is_file():
+            raise ConfigError("scenario", "not a file (a shipped name or a .toml file)", value=str(p))
         return p
     shipped = SCENARIO_DIR / f"{name_or_path}.toml"
     if not shipped.exists():
@@ -224,9 +384,18 @@ def load_scenario(name_or_path: str | Path, overrides: tuple[str, ...] | list[st
     """Read, override and validate a scenario."""
     path = scenario_path(name_or_path)
     try:
-        data = tomllib.loads(path.read_text())
+        if path.stat().st_size > MAX_SCENARIO_BYTES:
+            raise ConfigError("scenario", f"file larger than {MAX_SCENARIO_BYTES:,} bytes", value=str(path))
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("scenario", "not a text file (UTF-8 TOML expected)", value=str(path)) from None
+    except OSError as exc:
+        raise ConfigError("scenario", f"cannot read: {exc.strerror or exc}", value=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("scenario", f"{path}: invalid TOML: {exc}") from None
+    if "name" not in data:
+        what = "empty file" if not data else "no top-level `name`"
+        raise ConfigError("name", f"missing in {path} ({what}): a scenario needs name = \"...\"")
     return from_dict(ScenarioConfig, apply_overrides(data, list(overrides)))
 
 

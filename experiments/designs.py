@@ -207,7 +207,8 @@ def parse_grid_spec(spec: str) -> tuple[str, list[Any]]:
         spec: The spec text, e.g. ``dip_buyers.capital_usd=5e8,1e9,2e9``.
 
     Returns:
-        ``(key, values)`` with the values parsed by :func:`parse_value`.
+        ``(key, values)`` with the values parsed by :func:`parse_value`; repeated values (equal
+        numbers such as ``100`` and ``100.0``, or identical text) are merged, the first kept.
 
     Raises:
         ValueError: For a missing ``=``, a bad key, an empty value list or an empty value.
@@ -217,11 +218,24 @@ def parse_grid_spec(spec: str) -> tuple[str, list[Any]]:
     if not rest.strip():
         raise ValueError(f"empty grid {spec!r}: give at least one value, e.g. {key}=1,2")
     values = []
+    seen = set()
     for part in _split_top_level(rest):
         if not part.strip():
             raise ValueError(f"malformed grid spec {spec!r}: empty value between commas")
-        values.append(parse_value(part))
+        value = parse_value(part)
+        if (identity := _value_identity(value)) not in seen:  # 100 and 100.0 are one point
+            seen.add(identity)
+            values.append(value)
     return key, values
+
+
+def _value_identity(value: Any) -> tuple[str, Any]:
+    """What makes two grid values the same point: equal numbers (not bools), else type and repr."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and value.is_integer():
+            return ("number", int(value))
+        return ("number", value)
+    return (type(value).__name__, repr(value))
 
 
 def parse_range_spec(spec: str) -> Range:

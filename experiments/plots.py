@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -1131,6 +1132,25 @@ def _swept_params(d: Path, runs: pd.DataFrame) -> list[str]:
     return [c for c in runs.columns if "." in str(c) and 2 <= runs[c].nunique() <= min(20, max(n - 1, 2))]
 
 
+_RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
+
+
+def _series_file(series_dir: Path, run_id: object) -> Path | None:
+    """``series_dir/<run_id>.parquet`` if it is safe to open, else None.
+
+    ``runs.parquet`` is data, not trusted paths: ``run_id`` must be a plain name and the file, links
+    resolved, a regular file directly inside ``series_dir``.
+    """
+    if isinstance(run_id, int | np.integer) and not isinstance(run_id, bool):
+        run_id = str(int(run_id))
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+        return None
+    path = (series_dir / f"{run_id}.parquet").resolve()
+    if path.parent != series_dir or not path.is_file():
+        return None
+    return path
+
+
 def _series_paths(d: Path, runs: pd.DataFrame, labels: pd.Series) -> dict[str, pd.DataFrame]:
     """Label -> long frame of its runs' (t, mid, run_id, prev_close) read from ``DIR/series/``.
 
@@ -1138,12 +1158,13 @@ def _series_paths(d: Path, runs: pd.DataFrame, labels: pd.Series) -> dict[str, p
     """
     if "run_id" not in runs.columns or not (d / "series").is_dir():
         return {}
+    series_dir = (d / "series").resolve()
     paths = {}
     for label, group in runs.groupby(labels, sort=False):
         frames = []
         for row in group.itertuples(index=False):
-            path = d / "series" / f"{row.run_id}.parquet"
-            if not path.is_file():
+            path = _series_file(series_dir, row.run_id)
+            if path is None:
                 continue
             frame = pd.read_parquet(path, columns=["t", "mid"]).assign(run_id=str(row.run_id))
             if "prev_close" in group.columns:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,6 +23,7 @@ import pandas as pd
 from experiments import metrics
 from experiments.config import ScenarioConfig, load_scenario, scenario_toml
 from experiments.model import FLOW_GROUPS, CascadeModel
+from experiments.outputs import check_run_out, commit_dir, temp_sibling
 from market.exposures import gamma_flip, gex_profile
 
 try:
@@ -125,10 +127,28 @@ def _jsonable(obj):
     return obj
 
 
-def write_run(result: RunResult, out_dir: str | os.PathLike[str]) -> Path:
-    """Write the run directory; return its path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def write_run(result: RunResult, out_dir: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Write the run directory; return its path.
+
+    The files are written into a hidden temporary sibling that is then renamed into place
+    (:mod:`experiments.outputs`), so an interrupted write never leaves a partial run folder.
+    ``out_dir`` must be absent, empty or a previous run's folder unless ``overwrite``.
+
+    Raises:
+        OutputError: for an ``out_dir`` that cannot be used (checked before anything is written).
+    """
+    out = check_run_out(out_dir, overwrite)
+    tmp = temp_sibling(out)
+    try:
+        _write_files(result, tmp)
+        commit_dir(tmp, out, overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_files(result: RunResult, out: Path) -> None:
     (out / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
     (out / "scenario.toml").write_text(scenario_toml(result.config))
     for name, frame in (
@@ -139,7 +159,6 @@ def write_run(result: RunResult, out_dir: str | os.PathLike[str]) -> Path:
         ("option_trades", result.option_trades),
     ):
         frame.to_parquet(out / f"{name}.parquet", index=False, engine="pyarrow")
-    return out
 
 
 def one_line(summary: dict) -> str:

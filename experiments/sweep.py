@@ -456,8 +456,14 @@ def _validate_points(spec: Mapping[str, Any], validate: Callable[..., object] | 
 
 def _check_out_dir(out_dir: Path, spec: Mapping[str, Any]) -> bool:
     """Return True if ``out_dir`` already holds this sweep; raise if it holds something else."""
+    from experiments.outputs import OutputError, check_creatable
+
     if out_dir.exists() and not out_dir.is_dir():
         raise SweepConfigError(f"output {str(out_dir)!r} exists and is not a directory")
+    try:
+        check_creatable(out_dir)  # under a file, not writable: refused before anything runs
+    except OutputError as exc:
+        raise SweepConfigError(str(exc)) from None
     if not out_dir.exists():
         return False
     spec_path = out_dir / SPEC_FILE
@@ -605,10 +611,24 @@ class _LocalProcesses(_Backend):
 
 
 class _Dask(_Backend):
-    def __init__(self, address: str, timeout_s: float) -> None:
+    def __init__(self, address: str, timeout_s: float, worker_timeout_s: float = 60.0) -> None:
         from distributed import Client, as_completed
 
         self._client = Client(address, timeout=timeout_s, set_as_default=False)
+        if not self._client.nthreads():
+            print(
+                f"cascade: the Dask scheduler at {address} has no workers yet; waiting up to "
+                f"{worker_timeout_s:g} s for one (start one with `dask worker {address}`)",
+                file=sys.stderr,
+            )
+            try:
+                self._client.wait_for_workers(1, timeout=worker_timeout_s)
+            except (TimeoutError, OSError) as exc:
+                self.close(abort=True)
+                raise SweepConfigError(
+                    f"the Dask scheduler at {address!r} has no workers after {worker_timeout_s:g} s; "
+                    "start workers (`dask worker ADDRESS`) or raise --worker-timeout"
+                ) from exc
         nthreads = sum(self._client.nthreads().values())
         self.capacity = max(2 * nthreads, 2)
         self._done = as_completed(loop=self._client.loop)
@@ -678,11 +698,15 @@ def _probe_scheduler(address: str, timeout_s: float) -> None:
         raise SweepConfigError(f"cannot reach a Dask scheduler at {address!r}: {text}") from None
 
 
-def _make_backend(workers: int | None, scheduler: str | None, n_todo: int, timeout_s: float) -> _Backend:
+def _make_backend(
+    workers: int | None, scheduler: str | None, n_todo: int, timeout_s: float, worker_timeout_s: float = 60.0
+) -> _Backend:
     if scheduler is not None:
         _probe_scheduler(scheduler, timeout_s)
         try:
-            return _Dask(scheduler, timeout_s)
+            return _Dask(scheduler, timeout_s, worker_timeout_s)
+        except SweepConfigError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise SweepConfigError(f"cannot connect to the Dask scheduler at {scheduler!r}: {exc}") from None
     assert workers is not None
@@ -820,6 +844,7 @@ def run_sweep(
     retry_errors: bool = False,
     design: Mapping[str, Any] | None = None,
     scheduler_timeout_s: float = 4.0,
+    worker_timeout_s: float = 60.0,
     validate: Callable[[str, tuple[str, ...]], object] | None | str = "auto",
 ) -> pd.DataFrame:
     """Run every (point, seed) of a sweep, resumably, and return the runs table.
@@ -840,6 +865,8 @@ def run_sweep(
         retry_errors: Re-run runs whose record says ``error``.
         design: Free-form description of how the points were made (stored in ``sweep.json``).
         scheduler_timeout_s: How long to try to reach the scheduler, in seconds.
+        worker_timeout_s: How long to wait for a scheduler without workers to get one, in seconds
+            (a message says so on stderr); then :class:`SweepConfigError`, nothing written.
         validate: Called as ``validate(scenario, overrides)`` once per point before anything runs; an
             exception there is bad input (a typo in a key, a value out of bounds). ``"auto"``: the
             scenario loader ``experiments.config.load_scenario`` when ``runner`` is the default
@@ -872,7 +899,10 @@ def run_sweep(
         ]
 
     todo = outstanding(_read_records(records_dir) if resuming else {})
-    backend = _make_backend(n_workers, scheduler, len(todo), scheduler_timeout_s) if todo else None
+    if not (isinstance(worker_timeout_s, int | float) and 0 < worker_timeout_s <= 86_400):
+        raise SweepConfigError(f"worker timeout must be > 0 and <= 86400 s, got {worker_timeout_s!r}")
+    timeouts = (scheduler_timeout_s, worker_timeout_s)
+    backend = _make_backend(n_workers, scheduler, len(todo), *timeouts) if todo else None
 
     # ---- from here on we write
     try:
@@ -896,7 +926,7 @@ def run_sweep(
             stale.unlink(missing_ok=True)
         if todo:
             if backend is None:  # pragma: no cover - records vanished between the two reads
-                backend = _make_backend(n_workers, scheduler, len(todo), scheduler_timeout_s)
+                backend = _make_backend(n_workers, scheduler, len(todo), *timeouts)
             _run_loop(backend, todo, records, records_dir, progress, str(scenario))
         elif backend is not None:
             backend.close(abort=False)

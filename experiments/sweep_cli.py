@@ -95,6 +95,12 @@ def _common(p: argparse.ArgumentParser, default_seeds: str) -> None:
     p.add_argument("--workers", metavar="N", help="local worker processes (default: all cores)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     p.add_argument(
+        "--worker-timeout",
+        metavar="SECONDS",
+        default="60",
+        help="with --scheduler: seconds to wait for a first worker, then exit 2 (default: %(default)s)",
+    )
+    p.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -135,7 +141,18 @@ def _int(text: str | None, flag: str, minimum: int) -> int | None:
     return value
 
 
+def _seconds(text: str, flag: str) -> float:
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        raise _Usage(f"{flag} must be a number of seconds, got {text!r}") from None
+    if not 0 < value <= 86_400:
+        raise _Usage(f"{flag} must be > 0 and <= 86400 seconds, got {text!r}")
+    return value
+
+
 def _executor(args: argparse.Namespace) -> tuple[int | None, str | None]:
+    _seconds(args.worker_timeout, "--worker-timeout")
     workers = _int(args.workers, "--workers", 1)
     if workers is not None and args.scheduler is not None:
         raise _Usage("give either --workers or --scheduler, not both")
@@ -223,6 +240,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             overrides=args.overrides,
             retry_errors=args.retry_errors,
             design=design,
+            worker_timeout_s=_seconds(args.worker_timeout, "--worker-timeout"),
         )
     except SweepConfigError as exc:
         return _fail(exc)
@@ -269,6 +287,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
             overrides=args.overrides,
             progress=not args.no_progress,
             retry_errors=args.retry_errors,
+            worker_timeout_s=_seconds(args.worker_timeout, "--worker-timeout"),
         )
     except SweepConfigError as exc:
         return _fail(exc)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import statistics
+import threading
 
 import reacton.ipywidgets as rw
 import solara
@@ -30,6 +31,8 @@ SCENARIO = viz_scenario()
 _BASE = load_scenario(SCENARIO)
 PLAY_INTERVAL_MS = 20
 """Pause between two steps while playing (the redraw of the charts takes longer than this)."""
+DRAW_WAIT_S = 10.0
+"""Longest wait of a step for the page to draw the previous one (a closed tab never draws)."""
 DEALER_SCALES = [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
 STEP_SECONDS = [10, 15, 30, 60, 300]
 
@@ -74,6 +77,20 @@ class CascadePage(CascadeVizModel):
             step_s,
         )
         self.notes = notes
+        # Set once the page has drawn the latest step (see ``step`` and ``RunInfo``).
+        self.drawn = threading.Event()
+        self.drawn.set()
+
+    def step(self) -> None:
+        """One step, but only once the page has drawn the previous one (waiting at most ``DRAW_WAIT_S``).
+
+        Mesa's play loop steps from a worker thread every ``PLAY_INTERVAL_MS`` whatever the page is
+        doing; under CPU load the state then changed during every render pass, and reacton gave up with
+        "Too many renders triggered". Pacing the steps by the redraws keeps one change per render.
+        """
+        self.drawn.wait(DRAW_WAIT_S)
+        self.drawn.clear()
+        super().step()
 
 
 def _chart(model: CascadePage, name: str) -> solara.Element:
@@ -112,7 +129,8 @@ def _ms(values: list[float]) -> str:
 @solara.component
 def RunInfo(model: CascadePage):
     """What is running, where the clock is, and how long steps and redraws take."""
-    update_counter.get()
+    counter = update_counter.get()
+    solara.use_effect(lambda: model.drawn.set(), [model, counter])  # the page has drawn this step
     _, s = model.snapshot()
     state = "finished" if not s["running"] else f"{s['clock']} ET"
     ms_step, ms_draw = _ms(model.step_wall_s[-60:]), _ms(model.render_wall_s)

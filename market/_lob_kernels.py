@@ -34,6 +34,7 @@ from market.types import (
     IOC,
     LIMIT,
     MARKET,
+    MAX_QTY,
     MODIFY,
     REJECT_BAD_KIND,
     REJECT_BAD_OID,
@@ -44,6 +45,7 @@ from market.types import (
     REJECT_NO_TRIGGER,
     REJECT_NOT_RESTING,
     REJECT_PRICE_BAND,
+    REJECT_QTY_RANGE,
     REJECT_TIME_ORDER,
     REJECT_TRIGGER_BAND,
     REJECT_UNKNOWN_OID,
@@ -567,6 +569,8 @@ def _validate(htab, sc, orders, kind, side, price, trigger, qty, oid):
     if kind == MODIFY:
         if qty < 0:
             return REJECT_BAD_QTY
+        if qty > MAX_QTY:
+            return REJECT_QTY_RANGE
         s = hash_get(htab, oid)
         if s == -1:
             return REJECT_UNKNOWN_OID
@@ -577,6 +581,8 @@ def _validate(htab, sc, orders, kind, side, price, trigger, qty, oid):
         return REJECT_BAD_SIDE
     if qty <= 0:
         return REJECT_BAD_QTY
+    if qty > MAX_QTY:
+        return REJECT_QTY_RANGE
     if kind == LIMIT or kind == IOC or kind == STOP_LIMIT:
         if price <= 0:
             return REJECT_NO_PRICE
@@ -602,10 +608,19 @@ def _max_new_trades(sc, n_msgs, max_qty):
     Each trade either fills a maker completely (a maker rests now, is added by one of the messages,
     or is a stop turned limit) or is a taker's last, partial fill; it also fills >= 1 contract of a
     taker (the messages themselves, or pending stops firing once each).
+
+    The sum cannot overflow: a message above ``MAX_QTY`` is rejected (it prints nothing), so the
+    quantity term is clipped to ``MAX_QTY`` and every term is saturated at ``by_makers`` (a count of
+    orders, far below 2^62) before adding. The result is the same as the unsaturated formula.
     """
     n_stops = sc[SC_N_BUY_STOPS] + sc[SC_N_SELL_STOPS]
-    by_qty = n_msgs * max(max_qty, 0) + sc[SC_STOP_QTY]
     by_makers = sc[SC_N_BID_ORDERS] + sc[SC_N_ASK_ORDERS] + 2 * n_msgs + 2 * n_stops
+    q = min(max(max_qty, 0), MAX_QTY)
+    if n_msgs > 0 and q > by_makers // n_msgs:
+        by_qty = by_makers
+    else:
+        by_qty = n_msgs * q
+    by_qty += min(max(sc[SC_STOP_QTY], 0), by_makers)
     return min(by_qty, by_makers)
 
 

@@ -11,6 +11,7 @@ times in int64 nanoseconds. Every method that sends a message returns its reject
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,8 @@ from market.types import (
     IOC,
     LIMIT,
     MARKET,
+    MAX_BAND_LEVELS,
+    MAX_PRICE_TICKS,
     MESSAGE_DTYPE,
     MODIFY,
     NO_PRICE,
@@ -36,6 +39,47 @@ __all__ = ["MESSAGE_DTYPE", "TRADE_DTYPE", "REJECT_DTYPE", "OrderBook", "ReplayR
 
 DEFAULT_MIN_PRICE_TICKS = 1
 DEFAULT_MAX_PRICE_TICKS = 65_535
+MAX_CAPACITY = 2**26  #: largest initial order table (slots); the table still grows past it on demand
+
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+_MESSAGE_FIELDS = ("time", "kind", "side", "price", "trigger", "qty", "oid", "owner")
+_FIELD_RANGES = {"kind": (-(2**7), 2**7 - 1), "side": (-(2**7), 2**7 - 1), "owner": (-(2**31), 2**31 - 1)}
+
+
+def as_int(name: str, value: object, lo: int = _I64_MIN, hi: int = _I64_MAX) -> int:
+    """``value`` as a Python int, or raise ``TypeError``/``ValueError``.
+
+    ``TypeError`` for a non-number (or a bool); ``ValueError`` for NaN, infinity, a fraction or a
+    value outside ``[lo, hi]``. Integral floats (``3.0``) and numpy integers are accepted. The
+    default range is int64: a value the compiled book cannot hold. Range rules of the book itself
+    (quantity, price band) are reject codes, the same for :class:`OrderBook` and :func:`replay`.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} = {value!r}: expected an integer, got {type(value).__name__}")
+    if isinstance(value, float | np.floating):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} = {value!r}: must be a finite integer")
+        if not float(value).is_integer():
+            raise ValueError(f"{name} = {value!r}: must be a whole number")
+    out = int(value)
+    if not lo <= out <= hi:
+        raise ValueError(f"{name} = {value!r}: must be between {lo} and {hi}")
+    return out
+
+
+def check_messages(messages: object) -> np.ndarray:
+    """``messages`` if it is a 1-D ``MESSAGE_DTYPE`` array (made contiguous), else raise.
+
+    Checked before anything is compiled: ``TypeError`` for a non-array or another dtype,
+    ``ValueError`` for another number of dimensions.
+    """
+    if not isinstance(messages, np.ndarray):
+        raise TypeError(f"messages must be a numpy array of MESSAGE_DTYPE, got {type(messages).__name__}")
+    if messages.dtype != MESSAGE_DTYPE:
+        raise TypeError(f"messages must have dtype market.lob.MESSAGE_DTYPE, got {messages.dtype}")
+    if messages.ndim != 1:
+        raise ValueError(f"messages must be 1-D, got shape {messages.shape}")
+    return np.ascontiguousarray(messages)
 
 
 def trades_to_records(trades: np.ndarray) -> np.ndarray:
@@ -61,12 +105,13 @@ class OrderBook:
         max_price_ticks: int = DEFAULT_MAX_PRICE_TICKS,
         capacity: int = 1024,
     ):
-        if min_price_ticks < 1:
-            raise ValueError(f"min_price_ticks = {min_price_ticks}: must be >= 1")
-        if max_price_ticks < min_price_ticks:
+        min_price_ticks = as_int("min_price_ticks", min_price_ticks, 1, MAX_PRICE_TICKS)
+        max_price_ticks = as_int("max_price_ticks", max_price_ticks, min_price_ticks, MAX_PRICE_TICKS)
+        if max_price_ticks - min_price_ticks + 1 > MAX_BAND_LEVELS:
             raise ValueError(
-                f"max_price_ticks = {max_price_ticks}: must be >= min_price_ticks ({min_price_ticks})"
+                f"price band {min_price_ticks}..{max_price_ticks} ticks: at most {MAX_BAND_LEVELS} levels"
             )
+        capacity = as_int("capacity", capacity, 1, MAX_CAPACITY)
         (self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects) = K.new_state(
             int(min_price_ticks), int(max_price_ticks), int(capacity)
         )
@@ -77,7 +122,27 @@ class OrderBook:
     def submit(
         self, time: int, kind: int, side: int, price: int, trigger: int, qty: int, oid: int, owner: int
     ) -> int:
-        """Send one message (the ``MESSAGE_DTYPE`` fields); return its reject code (0 = accepted)."""
+        """Send one message (the ``MESSAGE_DTYPE`` fields); return its reject code (0 = accepted).
+
+        Raises ``TypeError``/``ValueError`` for a value no message can hold (not an integer, NaN,
+        outside its field's integer type); the book's own rules give reject codes.
+        """
+        i64 = int  # the fast path: plain ints within their fields' ranges (literals: no global lookups)
+        if not (
+            type(time) is i64 and type(kind) is i64 and type(side) is i64 and type(price) is i64
+            and type(trigger) is i64 and type(qty) is i64 and type(oid) is i64 and type(owner) is i64
+            and -128 <= kind <= 127 and -128 <= side <= 127 and -2147483648 <= owner <= 2147483647
+            and -9223372036854775808 <= time <= 9223372036854775807
+            and -9223372036854775808 <= price <= 9223372036854775807
+            and -9223372036854775808 <= trigger <= 9223372036854775807
+            and -9223372036854775808 <= qty <= 9223372036854775807
+            and -9223372036854775808 <= oid <= 9223372036854775807
+        ):  # fmt: skip
+            args = (time, kind, side, price, trigger, qty, oid, owner)
+            time, kind, side, price, trigger, qty, oid, owner = (
+                as_int(name, v, *_FIELD_RANGES.get(name, (_I64_MIN, _I64_MAX)))
+                for name, v in zip(_MESSAGE_FIELDS, args, strict=True)
+            )
         for _ in range(2):  # the second pass only after growing the buffers
             reason = K.apply_message(
                 self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects,
@@ -131,9 +196,8 @@ class OrderBook:
         return self.submit(self._now(time), MODIFY, 0, 0, 0, qty, oid, 0)
 
     def process(self, messages: np.ndarray) -> None:
-        """Process a ``MESSAGE_DTYPE`` array in order, in one compiled call."""
-        if messages.dtype != MESSAGE_DTYPE:
-            raise TypeError(f"messages must have dtype market.lob.MESSAGE_DTYPE, got {messages.dtype}")
+        """Process a 1-D ``MESSAGE_DTYPE`` array in order, in one compiled call."""
+        messages = check_messages(messages)
         self._orders, self._htab, self._trades, self._rejects = K.apply_messages(
             self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects, messages
         )
@@ -165,18 +229,20 @@ class OrderBook:
 
     def depth(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Best ``n`` price levels per side as ``(bids, asks)``, each ``int64[k, 2]`` of [price, qty]."""
-        bids, asks = K.depth(self._levels, self._sc, int(n))
+        bids, asks = K.depth(self._levels, self._sc, as_int("n", n, 0, MAX_BAND_LEVELS))
         return bids.copy(), asks.copy()
 
     def level_oids(self, side: int, price: int) -> np.ndarray:
         """Oids resting at ``price`` ticks on ``side`` (+1 bids, -1 asks), front of the queue first."""
+        price = as_int("price", price)
         if not self.min_price_ticks <= price <= self.max_price_ticks:
             return np.empty(0, dtype=np.int64)
-        slots = K.level_slots(self._orders, self._levels, self._sc, 0 if side == BUY else 1, int(price))
+        slots = K.level_slots(self._orders, self._levels, self._sc, 0 if side == BUY else 1, price)
         return self._orders[slots, K.O_OID].copy()
 
     def _slot(self, oid: int) -> int:
-        return int(K.hash_get(self._htab, int(oid))) if oid >= 0 else -1
+        oid = as_int("oid", oid)
+        return int(K.hash_get(self._htab, oid)) if oid >= 0 else -1
 
     def queue_position(self, oid: int) -> tuple[int, int]:
         """``(qty ahead, orders ahead)`` of resting order ``oid`` in its level; KeyError if not resting."""
@@ -285,7 +351,12 @@ def replay(
     max_price_ticks: int = DEFAULT_MAX_PRICE_TICKS,
     capacity: int | None = None,
 ) -> ReplayResult:
-    """Process ``messages`` (``MESSAGE_DTYPE``) through a new book in one compiled call."""
+    """Process ``messages`` (1-D ``MESSAGE_DTYPE``) through a new book in one compiled call.
+
+    The array's type, dtype and shape are checked first (``TypeError``/``ValueError``), before any
+    compiled code runs.
+    """
+    messages = check_messages(messages)
     cap = 1024 if capacity is None else capacity
     book = OrderBook(min_price_ticks, max_price_ticks, cap)
     book.process(messages)

@@ -27,6 +27,14 @@ SELL = -1
 #: Price value meaning "no price" (a missing limit price or trigger, an empty side of the book).
 NO_PRICE = 0
 
+# ---- hard bounds (checked by the book; they keep every sum of quantities far from int64 overflow)
+#: Largest quantity of one order (contracts): 2^31 - 1.
+MAX_QTY = 2**31 - 1
+#: Highest price or trigger a book's band may reach (ticks): 2^31 - 1.
+MAX_PRICE_TICKS = 2**31 - 1
+#: Widest price band of one book (levels): 2^22 levels = 384 MiB of level arrays.
+MAX_BAND_LEVELS = 2**22
+
 # ---- reject reasons (0 means accepted) ---------------------------------------------------------
 ACCEPTED = 0
 REJECT_BAD_KIND = 1  #: ``kind`` is not one of the seven kinds above
@@ -41,6 +49,7 @@ REJECT_DUPLICATE_OID = 9  #: a new order reuses the oid of a live (resting or pe
 REJECT_UNKNOWN_OID = 10  #: CANCEL or MODIFY of an oid that is not live
 REJECT_NOT_RESTING = 11  #: MODIFY of an untriggered stop (only resting orders can be modified)
 REJECT_TIME_ORDER = 12  #: message time earlier than the previous message's time
+REJECT_QTY_RANGE = 13  #: ``qty`` above :data:`MAX_QTY` (new orders and MODIFY)
 
 REJECT_NAMES = {
     ACCEPTED: "accepted",
@@ -56,6 +65,7 @@ REJECT_NAMES = {
     REJECT_UNKNOWN_OID: "no live order with this id",
     REJECT_NOT_RESTING: "MODIFY works only on resting orders, not on untriggered stops",
     REJECT_TIME_ORDER: "message time earlier than the previous message",
+    REJECT_QTY_RANGE: "quantity above the maximum of 2^31-1 contracts",
 }
 
 # ---- record layouts (contract) -----------------------------------------------------------------

@@ -183,6 +183,8 @@ class ReferenceBook:
         if kind == T.MODIFY:
             if qty < 0:
                 return T.REJECT_BAD_QTY
+            if qty > T.MAX_QTY:
+                return T.REJECT_QTY_RANGE
             if not self._is_live(oid):
                 return T.REJECT_UNKNOWN_OID
             if oid not in self.resting:
@@ -192,6 +194,8 @@ class ReferenceBook:
             return T.REJECT_BAD_SIDE
         if qty <= 0:
             return T.REJECT_BAD_QTY
+        if qty > T.MAX_QTY:
+            return T.REJECT_QTY_RANGE
         if kind in PRICED_KINDS:
             if price <= 0:
                 return T.REJECT_NO_PRICE

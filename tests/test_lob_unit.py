@@ -706,7 +706,7 @@ def test_capacity_growth_stops_and_cascade(book_cls):
 def test_extreme_field_values_pass_through(book_cls):
     book = book_cls()
     big_oid, big_time = 2**62 + 12345, 2**62
-    assert book.limit(S, 65535, 2**40, oid=0, owner=2**31 - 1, time=big_time) == T.ACCEPTED
+    assert book.limit(S, 65535, T.MAX_QTY, oid=0, owner=2**31 - 1, time=big_time) == T.ACCEPTED
     assert book.limit(S, 1, 3, oid=big_oid, owner=-7) == T.ACCEPTED
     assert book.market(B, 4, oid=2**63 - 1, owner=-(2**31)) == T.ACCEPTED
     assert trades(book) == [
@@ -714,7 +714,7 @@ def test_extreme_field_values_pass_through(book_cls):
         (big_time, 2**63 - 1, 0, -(2**31), 2**31 - 1, 65535, 1, B),
     ]
     assert book.queue_position(0) == (0, 0)
-    assert depth(book) == ([], [[65535, 2**40 - 1]])
+    assert depth(book) == ([], [[65535, T.MAX_QTY - 1]])
     assert book.level_oids(S, 0).tolist() == [] and book.level_oids(S, 70000).tolist() == []
     bids, asks = book.depth(0)
     assert np.asarray(bids).shape == (0, 2) and np.asarray(asks).shape == (0, 2)

@@ -65,7 +65,7 @@ def test_scenario_runs_a_short_day(path: Path, no_stuck_clock):
         (["dip_buyers.min_drawdown_pct=5", "dip_buyers.max_drawdown_pct=2"], "dip_buyers.max_drawdown_pct",
          ">= dip_buyers.min_drawdown_pct"),
         (["market.session_end_s=-5"], "market.session_end_s", "must be > 0"),
-        (["sample_interval_s=0"], "sample_interval_s", "must be > 0"),
+        (["sample_interval_s=0"], "sample_interval_s", "must be >= 1"),
         (["options.positions[0].kind=straddle"], "options.positions[0].kind", "put"),
         (["flow.mm_size=3"], "flow.mm_size", "unknown key"),
     ],
