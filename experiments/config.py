@@ -215,7 +215,10 @@ def load_scenario(name_or_path: str | Path, overrides: tuple[str, ...] | list[st
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("scenario", f"{path}: invalid TOML: {exc}") from None
-    return from_dict(ScenarioConfig, apply_overrides(data, list(overrides)))
+    from experiments.datafiles import resolve_data_files  # options.positions_file, cta.daily_closes_file
+
+    data = resolve_data_files(apply_overrides(data, list(overrides)), path.resolve().parent)
+    return from_dict(ScenarioConfig, data)
 
 
 def scenario_toml(config: ScenarioConfig) -> str:
