@@ -127,7 +127,8 @@ def run_sensitivity(
     for k, p in zip(keys, points, strict=True):
         if uniq[k] == len(distinct):
             distinct.append(p)
-    if out.exists() and any(out.iterdir()) and not (out / "sensitivity.json").exists():
+    ours = (out / "sensitivity.json").exists() or (out / "sweep" / "sweep.json").exists()
+    if out.exists() and any(out.iterdir()) and not ours:
         raise SweepConfigError(f"output folder {str(out)!r} is not empty and holds no sensitivity analysis")
     runs = run_sweep(
         scenario,

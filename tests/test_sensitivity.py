@@ -158,3 +158,39 @@ def test_sensitivity_cli_bad_input(tmp_path, capsys):
     assert main(["sensitivity", "calm", "--n", "8", "--out", str(out)]) == 2
     assert "at least one --param" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_an_interrupted_sensitivity_run_resumes(fast_dir, monkeypatch, tmp_path):
+    from sweep_fakes import read_calls
+
+    import experiments.sensitivity as sens
+
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    monkeypatch.setenv("FAKE_CALL_DIR", str(calls))
+    params = [parse_param("a=0:1"), parse_param("b=0:1")]
+    kw = dict(
+        method="sobol",
+        n=8,
+        seeds=[1],
+        metrics=["close_return_pct"],
+        workers=1,
+        runner="calibration_fakes:day_run",
+        progress=False,
+        plots=False,
+    )
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    real = sens.moment_values
+    monkeypatch.setattr(sens, "moment_values", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_sensitivity("calm", params, fast_dir / "s", **kw)
+    n_runs = len(read_calls(calls))
+    assert n_runs == 8 * 4
+    monkeypatch.setattr(sens, "moment_values", real)
+    table = run_sensitivity("calm", params, fast_dir / "s", **kw)
+    assert len(read_calls(calls)) == n_runs  # nothing re-run
+    t = table.set_index("param")
+    assert t.loc["a", "ST"] > 0.5 > t.loc["b", "ST"]  # close_return_pct = 1 - 4 a + noise
