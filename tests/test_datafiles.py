@@ -15,15 +15,13 @@ DATA = SCENARIO_DIR / "data"
 
 
 def _scenario(tmp_path: Path, extra: str) -> Path:
-    """nov20_2025 without inline positions and closes, plus ``extra`` lines, next to copies of the data."""
-    text = (SCENARIO_DIR / "nov20_2025.toml").read_text()
-    head, _, rest = text.partition("[[options.positions]]")
-    _, _, agents = rest.partition("# ---- agents")
-    body = head + "# ---- agents" + agents
-    start = body.index("daily_closes = [")
-    body = body[:start] + body[body.index("]", start) + 1 :]
-    body = body.replace("[options]\n", "[options]\n" + extra.split("||")[0])
-    body = body.replace("[cta]\n", "[cta]\n" + (extra.split("||")[1] if "||" in extra else ""))
+    """A small scenario with CTAs, plus ``extra`` ("options lines||cta lines"), next to copies of the data."""
+    opt, _, cta = extra.partition("||")
+    body = (
+        'name = "files"\nprev_close_points = 6642.16\n[market]\nsession_end_s = 60.0\n'
+        f"[options]\n{opt}"
+        f"[cta]\nenabled = true\nlookbacks_days = [20, 60, 120]\n{cta}"
+    )
     (tmp_path / "data").mkdir(exist_ok=True)
     for f in DATA.glob("*.csv"):
         shutil.copy(f, tmp_path / "data" / f.name)
@@ -38,31 +36,34 @@ FILES = (
 )
 
 
-def test_shipped_sample_files_reproduce_the_inline_nov20_scenario(tmp_path):
-    inline = load_scenario("nov20_2025")
-    from_files = load_scenario(_scenario(tmp_path, FILES))
-    assert from_files.cta.daily_closes == inline.cta.daily_closes
-    assert len(from_files.options.positions) == len(inline.options.positions) == 6
-    for a, b in zip(from_files.options.positions, inline.options.positions, strict=True):
-        assert a.strike_pct == pytest.approx(b.strike_pct, abs=1e-9)
-        assert (a.expiry_day, a.kind, a.customer_qty) == (b.expiry_day, b.kind, b.customer_qty)
+NOV20_BOOK = [  # nov20_2025's [[options.positions]] when the sample file was written
+    (97.5, 1, "put", 1300), (99.0, 1, "put", 1040), (100.5, 1, "put", 650),
+    (95.5, 29, "put", 1950), (101.5, 1, "call", 97), (102.5, 1, "call", 97),
+]  # fmt: skip
+
+
+def test_shipped_sample_files_load(tmp_path):
+    cfg = load_scenario(_scenario(tmp_path, FILES))
+    got = [(round(p.strike_pct, 9), p.expiry_day, p.kind, p.customer_qty) for p in cfg.options.positions]
+    assert got == NOV20_BOOK
+    closes = cfg.cta.daily_closes
+    assert len(closes) == 130 and closes[0] == 6025.63 and closes[-1] == 6642.16
     # the resolved scenario holds plain values (no file keys) and re-loads to the same config
-    text = scenario_toml(from_files)
+    text = scenario_toml(cfg)
     assert "positions_file" not in text and "daily_closes_file" not in text
     (tmp_path / "resolved.toml").write_text(text)
-    assert load_scenario(tmp_path / "resolved.toml") == from_files
+    assert load_scenario(tmp_path / "resolved.toml") == cfg
 
 
 def test_positions_scale_applies_to_inline_and_file_positions(tmp_path):
     base = load_scenario("nov20_2025")
+    assert base.options.positions
     half = load_scenario("nov20_2025", ["options.positions_scale=0.5"])
     assert [p.customer_qty for p in half.options.positions] == [
         round(p.customer_qty * 0.5) for p in base.options.positions
     ]
     path = _scenario(tmp_path, FILES.replace("||", "positions_scale = 2.0\n||"))
-    assert sum(p.customer_qty for p in load_scenario(path).options.positions) == 2 * sum(
-        p.customer_qty for p in base.options.positions
-    )
+    assert [p.customer_qty for p in load_scenario(path).options.positions] == [2 * b[3] for b in NOV20_BOOK]
 
 
 def test_strike_pct_and_expiry_day_columns(tmp_path):
