@@ -6,7 +6,9 @@ signal is the weighted mean. The **trigger level** of a lookback is the price at
 changes sign (solve ``P = MA_L(P)``). Position target (contracts) is
 ``signal * capital * vol_target / sigma_ann / (P * $50)``: vol targeting cuts exposure when
 realized vol rises even without a signal flip. Targets are refreshed on a schedule and when the
-price crosses a trigger (price watches); the gap is executed in slices over time.
+price crosses a trigger (price watches); the gap is executed in slices over time: with an
+``execution_horizon_s`` each slice is the gap times ``slice_interval_s / execution_horizon_s``, so a
+new target is worked over hours, as CTAs spread their selling over days in practice.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class CTAParams:
     slice_interval_s: float
     max_slice_contracts: int
     max_slippage_ticks: int  # a child order trades at most this many ticks through the touch
+    execution_horizon_s: float = 0.0  # > 0: slices of gap * slice_interval / horizon (TWAP-like)
 
 
 class CTATrendFollower(TraderAgent):
@@ -114,7 +117,11 @@ class CTATrendFollower(TraderAgent):
         if abs(gap) < 1.0:
             self._working = False
             return
-        qty = int(math.copysign(min(abs(gap), self.params.max_slice_contracts), gap))
+        p = self.params
+        size = abs(gap)
+        if p.execution_horizon_s > 0:  # work the gap over the horizon, not at once
+            size = max(1.0, round(size * p.slice_interval_s / p.execution_horizon_s))
+        qty = int(math.copysign(min(size, abs(gap), p.max_slice_contracts), gap))
         self.trade_market(qty, self.params.max_slippage_ticks)
         self.wake_in(self.params.slice_interval_s * float(self.rng.uniform(0.5, 1.5)), self.execute_slice)
 

@@ -72,6 +72,9 @@ def _dealers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]
 def _hedgers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]:
     c = model.config.hedgers
     intervals = _lognormal_around(rng, c.decision_interval_s, 0.4, c.n_agents)
+    panic = np.full(c.n_agents, c.panic_drawdown_pct)
+    if c.panic_drawdown_max_pct > c.panic_drawdown_pct:  # staggered thresholds (drawn only if asked)
+        panic = rng.uniform(c.panic_drawdown_pct, c.panic_drawdown_max_pct, size=c.n_agents)
     return [
         PutBuyingHedger(
             model,
@@ -80,7 +83,7 @@ def _hedgers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]
                 float(intervals[i]),
                 c.pre_event_qty,
                 c.post_event_qty,
-                c.panic_drawdown_pct,
+                float(panic[i]),
                 c.panic_qty,
                 c.monetize_gain_pct,
                 c.strike_pct,
@@ -111,6 +114,7 @@ def _ctas(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]:
             slice_interval_s=float(_lognormal_around(rng, c.slice_interval_s, 0.3, 1)[0]),
             max_slice_contracts=c.max_slice_contracts,
             max_slippage_ticks=c.max_slippage_ticks,
+            execution_horizon_s=c.execution_horizon_s,
         )
         out.append(CTATrendFollower(model, f"cta_{i}", params, closes))
     return out

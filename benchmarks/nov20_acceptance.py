@@ -4,8 +4,10 @@ Runs ``nov20_2025`` as shipped, with ten times the dip-buying capital, and with 
 hedging, on the same seeds (a resumable ``run_sweep`` under ``--out``), then prints per variant the
 medians of open, high (and its time), close, range and drawdown (% of the prior close), how many
 seeds close below the prior close and how many cascade (drawdown > 6%), the quartiles of the
-drawdown, and the dealers', CTAs' and dip buyers' net flow from the high to the close (contracts)
-with the dealers' mean dollar gamma there. The acceptance checks are printed as measured/target.
+drawdown, the path shape (ET times of the high and low, close location, rebound share, fall duration
+in minutes, steepest 30-minute share of the fall), and the dealers', CTAs' and dip buyers' net flow
+from the high to the close (contracts) with the dealers' mean dollar gamma there. The acceptance
+checks are printed as measured/target.
 
 Run: ``python benchmarks/nov20_acceptance.py [--seeds 20] [--workers 2] [--out DIR]``.
 """
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
 
+from experiments.metrics import et_clock  # noqa: E402
 from experiments.sweep import run_sweep  # noqa: E402
 
 VARIANTS = {
@@ -44,6 +47,11 @@ def variant_of(row: pd.Series) -> str:
     return "as shipped"
 
 
+def _median(g: pd.DataFrame, col: str) -> float:
+    """Median of a summary column over the finite values (NaN if the column is missing)."""
+    return float(pd.to_numeric(g[col], errors="coerce").median()) if col in g else np.nan
+
+
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per variant: medians, counts and quartiles."""
     runs = runs[runs["status"] == "ok"].copy()
@@ -60,6 +68,8 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             "open %": g["open_return_pct"].median(),
             "high %": g["high_return_pct"].median(),
             "high min after open": g["high_time_s"].median() / 60,
+            "high time ET": et_clock(g["high_time_s"].median()),
+            "low time ET": et_clock(g["low_time_s"].median()),
             "close %": g["close_return_pct"].median(),
             "closes below prior": int((g["close_return_pct"] < 0).sum()),
             "range %": g["range_pct"].median(),
@@ -67,6 +77,10 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             "dd q25": dd.quantile(0.25),
             "dd q75": dd.quantile(0.75),
             f"cascades (dd>{CASCADE_DRAWDOWN_PCT:g}%)": int((dd > CASCADE_DRAWDOWN_PCT).sum()),
+            "close location": _median(g, "close_location"),
+            "rebound share": _median(g, "rebound_share"),
+            "fall duration min": _median(g, "fall_duration_min"),
+            "steepest 30min share": _median(g, "steepest_30min_share"),
             "fall flow dealers": g["fall_flow_dealers"].median(),
             "fall flow cta": g["fall_flow_cta"].median(),
             "fall flow dip": g["fall_flow_dip_buyers"].median(),
@@ -94,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  open >= +1%: {base['open %']:+.2f}%   "
           f"high in the first 90 min: {base['high min after open']:.0f} min")
     print(f"  close below the prior close: {base['close %']:+.2f}%   range >= 3%: {base['range %']:.2f}%")
+    print(f"  shape: high at {base['high time ET']} ET (target 10:00-10:45), close location "
+          f"{base['close location']:.2f} (target 0.00-0.05), rebound share {base['rebound share']:.2f}, "
+          f"fall {base['fall duration min']:.0f} min (target ~300), steepest 30 min "
+          f"{base['steepest 30min share']:.2f} of the fall")
     print(f"  dip capital x10 halves the drawdown: {dip['drawdown %']:.2f}% vs {base['drawdown %']:.2f}% "
           f"(ratio {dip['drawdown %'] / base['drawdown %']:.2f}, target <= 0.50)")
     print(f"  dealers not hedging: {off['drawdown %']:.2f}% vs {base['drawdown %']:.2f}% "

@@ -103,6 +103,10 @@ class HedgerConfig:
     pre_event_qty: int = _f(0, "SPX puts bought per decision while an event is unresolved", ge=0)
     post_event_qty: int = _f(0, "SPX puts bought per decision after the events", ge=0)
     panic_drawdown_pct: float = _f(1.5, "buy more puts below this drawdown from the high (%)", gt=0)
+    panic_drawdown_max_pct: float = _f(
+        0.0, "if above panic_drawdown_pct, each hedger's panic threshold is drawn uniformly between the"
+        " two (%): customers add puts one after another as the sell-off deepens", ge=0,
+    )
     panic_qty: int = _f(0, "SPX puts bought per decision in a panic", ge=0)
     monetize_gain_pct: float = _f(200.0, "sell puts back once worth this % more than paid", gt=0)
     strike_pct: float = _f(95.0, "moneyness of new puts (% of spot)", gt=50, lt=120)
@@ -123,6 +127,10 @@ class CTAConfig:
     slice_interval_s: float = _f(60.0, "time between child orders while executing (s)", gt=0)
     max_slice_contracts: int = _f(200, "largest child order", ge=1)
     max_slippage_ticks: int = _f(8, "a child order trades at most this many ticks through the touch", ge=0)
+    execution_horizon_s: float = _f(
+        0.0, "0: work a gap in max-size slices; > 0: each slice is gap * slice_interval / horizon"
+        " (at least 1 contract), so a new target is worked over about this many seconds", ge=0,
+    )
     daily_closes: tuple[float, ...] = _f((), "daily-close history, oldest first (index points)")
 
 

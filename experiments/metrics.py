@@ -102,3 +102,78 @@ def fall_flows(ts: pd.DataFrame, groups: tuple[str, ...]) -> dict[str, float]:
     if "dealer_gamma" in day:
         out["fall_dealer_gamma_mean"] = float(day["dealer_gamma"].iloc[i_high:].mean())
     return out
+
+
+OPEN_ET_MIN = 9 * 60 + 30
+"""The regular session opens at 09:30 ET (minutes after midnight); ``t`` = 0 there."""
+STEEP_WINDOW_S = 1800.0
+"""Window of :func:`path_shape_stats`'s ``steepest_30min_share`` (seconds)."""
+
+
+def et_clock(t_s: float) -> str:
+    """ET wall-clock ``"HH:MM"`` of ``t_s`` seconds from the 09:30 open (truncated to the minute)."""
+    if not math.isfinite(t_s):
+        return ""
+    minutes = int(math.floor(t_s / 60.0 + 1e-9)) + OPEN_ET_MIN
+    return f"{(minutes // 60) % 24:02d}:{minutes % 60:02d}"
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num / den) if den != 0.0 else math.nan
+
+
+def max_drop_within(t: np.ndarray, x: np.ndarray, window_s: float) -> float:
+    """Largest fall ``x[i] - x[j]`` with ``i <= j`` and ``t[j] - t[i] <= window_s`` (>= 0, units of x).
+
+    ``t`` must be increasing (seconds).
+    """
+    best = 0.0
+    start = 0
+    for j in range(len(x)):
+        while t[j] - t[start] > window_s + 1e-9:
+            start += 1
+        best = max(best, float(x[start : j + 1].max() - x[j]))
+    return best
+
+
+def path_shape_stats(ts: pd.DataFrame) -> dict[str, float | str]:
+    """The shape of the regular session's mid path (DOMAIN.md, "The shape of the day").
+
+    Returns:
+        ``high_time_et``, ``low_time_et``: ET clock ``"HH:MM"`` of the day's high and low (first
+        occurrence; ``high_time_s``/``low_time_s`` in :func:`price_path_stats` are the same in
+        seconds from the open).
+        ``close_location``: (close - low) / (high - low), in [0, 1]: 0 = closed at the low
+        (NaN on a flat day).
+        ``fall_low``, ``fall_low_time_s``: the lowest mid from the day's high on (index points) and
+        when it printed (seconds from the open); it equals the day's low when the low comes after
+        the high.
+        ``rebound_share``: (close - fall_low) / (high - fall_low), in [0, 1]: the share of the fall
+        from the high that was won back by the close (0 = closed at the post-high low; NaN if the
+        high is the last sample).
+        ``fall_duration_min``: minutes from the high to ``fall_low`` (>= 0).
+        ``steepest_30min_share``: the largest drop of the mid over any 30-minute window between the
+        high and the close, divided by (high - close) (dimensionless; NaN if high == close). Small
+        for a grind (a 5-hour straight-line fall gives about 0.1), near 1 for a 30-minute crash. It
+        can exceed 1 when the day rebounds after its low (a V-shaped day: the window's drop is
+        larger than the net high-to-close fall).
+    """
+    day = ts[ts["t"] >= 0.0]
+    mid = day["mid"].to_numpy(dtype=float)
+    t = day["t"].to_numpy(dtype=float)
+    i_high = int(np.argmax(mid))
+    i_low = int(np.argmin(mid))
+    high, low, close = float(mid[i_high]), float(mid[i_low]), float(mid[-1])
+    i_fall = i_high + int(np.argmin(mid[i_high:]))
+    fall_low = float(mid[i_fall])
+    steepest = max_drop_within(t[i_high:], mid[i_high:], STEEP_WINDOW_S)
+    return {
+        "high_time_et": et_clock(float(t[i_high])),
+        "low_time_et": et_clock(float(t[i_low])),
+        "close_location": _ratio(close - low, high - low),
+        "fall_low": fall_low,
+        "fall_low_time_s": float(t[i_fall]),
+        "rebound_share": _ratio(close - fall_low, high - fall_low),
+        "fall_duration_min": float(t[i_fall] - t[i_high]) / 60.0,
+        "steepest_30min_share": _ratio(steepest, high - close),
+    }

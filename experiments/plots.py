@@ -93,6 +93,24 @@ _MAX_PHASE_VALUES = 12
 _PHASE_BINS = 8
 _FAILED_STATUS = ("err", "fail", "exception", "timeout", "crash")
 _METRICS = ("close_return_pct", "max_drawdown_pct")
+SHAPE_METRICS = ("close_location", "rebound_share", "fall_duration_min", "steepest_30min_share",
+                 "high_time_s", "low_time_s", "fall_low_time_s")  # fmt: skip
+"""Path-shape metrics of ``summary.json`` (see ``experiments.metrics.path_shape_stats``)."""
+METRIC_LABELS = {
+    "max_drawdown_pct": "max drawdown from day's high (%)",
+    "close_return_pct": "close vs prev close (%)",
+    "close_location": "close location (close-low)/(high-low)",
+    "rebound_share": "rebound share of the fall from the high",
+    "fall_duration_min": "fall duration, high to its low (min)",
+    "steepest_30min_share": "steepest 30 min / (high - close)",
+    "high_time_s": "time of the high (s after 09:30 ET)",
+    "low_time_s": "time of the low (s after 09:30 ET)",
+    "fall_low_time_s": "time of the low after the high (s after 09:30 ET)",
+}
+"""Axis labels (with units) of the metrics :func:`phase_diagram` can plot; any numeric column works."""
+PHASE_METRICS = ("max_drawdown_pct", "close_location", "rebound_share", "fall_duration_min",
+                 "steepest_30min_share")  # fmt: skip
+"""Metrics ``cascade plot`` draws a phase diagram of for each swept parameter (when present)."""
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -510,12 +528,28 @@ def _flows_panel(ax: Axes, ts: pd.DataFrame) -> None:
         _no_data(ax, "no flows recorded")
 
 
+def _fmt_num(value: float | None, fmt: str) -> str:
+    return "n/a" if value is None else format(value, fmt)
+
+
 def _title(summary: Mapping[str, Any]) -> str:
+    """Two lines: scenario, seed, close and drawdown; then the path shape (when the summary has it)."""
     scenario = summary.get("scenario", "run")
     seed = summary.get("seed", "?")
     close = _fmt_pct(_num(summary, "close_return_pct"))
     drawdown = _fmt_pct(_num(summary, "max_drawdown_pct"), signed=False)
-    return f"{scenario}  ·  seed {seed}  ·  close {close} vs prev close  ·  max drawdown {drawdown}"
+    head = f"{scenario}  ·  seed {seed}  ·  close {close} vs prev close  ·  max drawdown {drawdown}"
+    if "close_location" not in summary and "high_time_et" not in summary:
+        return head
+    shape = (
+        f"high {summary.get('high_time_et') or 'n/a'} ET  ·  "
+        f"low {summary.get('low_time_et') or 'n/a'} ET  ·  "
+        f"close location {_fmt_num(_num(summary, 'close_location'), '.2f')}  ·  "
+        f"rebound {_fmt_num(_num(summary, 'rebound_share'), '.2f')}  ·  "
+        f"fall {_fmt_num(_num(summary, 'fall_duration_min'), '.0f')} min  ·  "
+        f"steepest 30 min {_fmt_num(_num(summary, 'steepest_30min_share'), '.2f')} of the fall"
+    )
+    return f"{head}\n{shape}"
 
 
 def run_dashboard(
@@ -813,15 +847,19 @@ def _phase_x(values: pd.Series) -> tuple[pd.Series, list[str] | None, str]:
 
 
 def _phase_stats(
-    runs: pd.DataFrame, x_col: str, close_below_pct: float, rng: np.random.Generator
+    runs: pd.DataFrame,
+    x_col: str,
+    close_below_pct: float,
+    rng: np.random.Generator,
+    metric: str = "max_drawdown_pct",
 ) -> pd.DataFrame:
-    """Per parameter value: n, P(close below) with Wilson bounds, median drawdown with bootstrap band."""
+    """Per parameter value: n, P(close below) with Wilson bounds, median ``metric`` with bootstrap band."""
     rows = []
     for value, group in runs.groupby(x_col, sort=True):
         close = _finite(group["close_return_pct"]) if "close_return_pct" in group else np.array([])
         k, n = int(np.sum(close < close_below_pct)), int(close.size)
         lo, hi = wilson_interval(k, n)
-        dd = _finite(group["max_drawdown_pct"]) if "max_drawdown_pct" in group else np.array([])
+        dd = _finite(pd.to_numeric(group[metric], errors="coerce")) if metric in group else np.array([])
         dd_lo, dd_hi = bootstrap_median_ci(dd, rng)
         rows.append({"x": float(value), "n": n, "p": k / n if n else math.nan, "p_lo": lo, "p_hi": hi,
                      "dd": float(np.median(dd)) if dd.size else math.nan, "dd_lo": dd_lo, "dd_hi": dd_hi})
@@ -846,8 +884,9 @@ def phase_diagram(
     close_below_pct: float = 0.0,
     by: str | None = None,
     seed: int = 0,
+    metric: str = "max_drawdown_pct",
 ) -> Figure:
-    """Swept parameter against crash probability and median drawdown.
+    """Swept parameter against crash probability and the median of a summary metric.
 
     Args:
         runs: ``runs.parquet`` of a sweep: the parameter column, ``close_return_pct`` and
@@ -856,14 +895,19 @@ def phase_diagram(
         close_below_pct: level, in % of the previous close, that a close "below" is counted against.
         by: optional second parameter: one line per value of it instead of pooling over it.
         seed: seed of the bootstrap generator (the figure is reproducible).
+        metric: the summary column of the right panel: ``max_drawdown_pct`` (default) or any numeric
+            column, e.g. a path-shape metric (:data:`PHASE_METRICS`, labels in :data:`METRIC_LABELS`);
+            runs where it is NaN are left out of its median only.
 
     Returns:
         Figure with two panels over ``param`` (log x when its positive values span >= 2 decades):
-        the probability of closing below the level with Wilson 95% intervals, and the median max
-        drawdown (%) with a bootstrap 95% band.
+        the probability of closing below the level with Wilson 95% intervals, and the median of
+        ``metric`` (max drawdown in % by default) with a bootstrap 95% band.
     """
     if param not in runs.columns:
         raise ValueError(f"runs has no column {param!r}; columns: {sorted(map(str, runs.columns))}")
+    if metric not in runs.columns:
+        raise ValueError(f"runs has no metric column {metric!r}; columns: {sorted(map(str, runs.columns))}")
     ok, failed = _ok_runs(runs)
     x, categories, note = _phase_x(ok[param])
     ok = ok.assign(_x=x).dropna(subset=["_x"])
@@ -873,7 +917,7 @@ def phase_diagram(
     groups = list(ok.groupby(by, sort=True)) if by and by in ok.columns else [(None, ok)]
     bars = []
     for i, (key, group) in enumerate(groups):
-        stats = _phase_stats(group, "_x", close_below_pct, rng)
+        stats = _phase_stats(group, "_x", close_below_pct, rng, metric)
         if not stats.empty:
             label = _value_label(str(by), key) if key is not None else None
             alpha = 0.2 if len(groups) <= 2 else 0.1
@@ -894,7 +938,7 @@ def phase_diagram(
     level = "prev close" if close_below_pct == 0 else f"{close_below_pct:+.2f}% vs prev close"
     ax_p.set_ylabel(f"P(close below {level}) (%)")
     ax_p.set_title("probability with Wilson 95% interval", fontsize=9.5, loc="left")
-    ax_d.set_ylabel("median max drawdown from day's high (%)")
+    ax_d.set_ylabel(f"median {METRIC_LABELS.get(metric, metric)}")
     ax_d.set_title("median with bootstrap 95% band", fontsize=9.5, loc="left")
     if by and len(groups) > 1:
         ax_d.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
@@ -902,7 +946,8 @@ def phase_diagram(
     n_text = "no runs" if counts.empty else f"{counts.min()}" if counts.min() == counts.max() else \
         f"{counts.min()}-{counts.max()}"
     extra = f"  ·  {failed} failed run(s) left out" if failed else ""
-    fig.suptitle(f"Phase diagram over {param}  ·  {n_text} runs per value{note}{extra}", fontsize=12,
+    what = "" if metric == "max_drawdown_pct" else f"  ·  {metric}"
+    fig.suptitle(f"Phase diagram over {param}{what}  ·  {n_text} runs per value{note}{extra}", fontsize=12,
                  fontweight="bold")
     return fig
 
@@ -1095,6 +1140,9 @@ def _sweep_figures(d: Path) -> Iterable[tuple[str, Figure]]:
         others = [p for p in params if p != param]
         by = others[0] if len(others) == 1 and runs_all[others[0]].nunique() <= len(_FAN_COLORS) else None
         yield f"phase_{param}", phase_diagram(runs_all, param, by=by)
+        for metric in PHASE_METRICS[1:]:
+            if metric in runs_all.columns and pd.to_numeric(runs_all[metric], errors="coerce").notna().any():
+                yield f"phase_{param}_{metric}", phase_diagram(runs_all, param, by=by, metric=metric)
 
 
 def _configuration(row: pd.Series, flags: Sequence[str]) -> str:
@@ -1127,7 +1175,8 @@ def plot_dir(path: str | Path, formats: Sequence[str] = ("png", "svg")) -> list[
     A run directory (``summary.json`` + ``timeseries.parquet``) gives ``dashboard`` and, with
     ``gex.parquet``, ``gex``; a sweep directory (``runs.parquet``, marked by ``sweep.json``) gives
     ``fan`` (when ``series/<run_id>.parquet`` exist; one colour per value of the first swept
-    parameter with at most 8 values) and ``phase_<param>`` per swept parameter; an attribution
+    parameter with at most 8 values) and ``phase_<param>`` per swept parameter (max drawdown) plus
+    ``phase_<param>_<metric>`` for the path-shape metrics of :data:`PHASE_METRICS`; an attribution
     directory (``attribution.parquet``; it is also a sweep folder) gives ``waterfall`` and, when
     its runs kept their series, ``fan`` (baseline vs each class switched off).
 

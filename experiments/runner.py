@@ -53,6 +53,7 @@ def run_scenario(config: ScenarioConfig, seed: int = 0) -> RunResult:
     ex = model.exchange
     summary: dict = {"scenario": config.name, "seed": int(seed), "version": VERSION}
     summary.update(metrics.price_path_stats(ts, config.prev_close_points))
+    summary.update(metrics.path_shape_stats(ts))
     summary.update(metrics.return_stats(ts))
     summary.update(metrics.liquidity_stats(ts, ex.tick))
     summary.update(metrics.flow_stats(ts, FLOW_GROUPS))

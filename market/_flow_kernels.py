@@ -69,8 +69,9 @@ NO_DOWN_WATCH = -1
     FF_SECONDS_PER_NS,
     FF_SENTIMENT,
     FF_VALUE,
-) = range(10)
-N_FF = 10
+    FF_VALUE_INV,
+) = range(11)
+N_FF = 11
 
 # ---- event kinds
 EV_REQUOTE, EV_NOISE_LIMIT, EV_NOISE_MARKET, EV_NOISE_CANCEL = range(4)
@@ -98,7 +99,7 @@ IMBALANCE_CALM = 0.4  # |signed / total market volume| that random flow alone ra
 # only invalidated when *this* file changes. So this file records the FlowParams layout it was written
 # for: changing the fields of FlowParams fails here until the hash is updated (which edits this file
 # and so recompiles the kernels with the new indexes).
-FLOW_LAYOUT_SHA1 = "cf351d095dc2"
+FLOW_LAYOUT_SHA1 = "8115eceaf97f"
 if hashlib.sha1(",".join(FLOW_FIELDS).encode()).hexdigest()[:12] != FLOW_LAYOUT_SHA1:  # pragma: no cover
     raise ImportError("market.flow.FlowParams changed: update FLOW_LAYOUT_SHA1 in market/_flow_kernels.py")
 
@@ -143,6 +144,7 @@ P_SENT_HL = FP["sentiment_halflife_s"]
 P_VALUE_GAIN = FP["value_gain"]
 P_VALUE_HL = FP["value_halflife_s"]
 P_VALUE_RATE = FP["value_rate_gain"]
+P_VALUE_CAP = FP["value_capacity_qty"]
 P_DEPTH_W = FP["depth_window_ticks"]
 
 SECONDS_PER_YEAR_OF_TRADING = 23_400.0 * 252.0
@@ -341,6 +343,8 @@ def _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, t_ns):
     ff[FF_SENTIMENT] *= 0.5 ** (dt / fp[P_SENT_HL])
     lam = 0.5 ** (dt / fp[P_VALUE_HL])
     ff[FF_VALUE] = lam * ff[FF_VALUE] + (1.0 - lam) * mid
+    if fp[P_VALUE_CAP] > 0.0:  # their capital recycles as their value belief catches up
+        ff[FF_VALUE_INV] *= lam
     # log-activity: exact OU step, normal from Box-Muller
     phi = 0.5 ** (dt / fp[P_ACT_HL])
     u1 = max(u[fi[FI_RNG_POS]], 1e-300)
@@ -442,10 +446,32 @@ def _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, 
 
 
 @njit(cache=True, inline="always")
+def _capacity_left(ff, fp, direction):
+    """Share (0-1) of the value traders' capacity left for trading in ``direction`` (+1 buy, -1 sell).
+
+    1 without a capacity (``value_capacity_qty`` 0); else falls linearly to 0 as their inventory in
+    that direction reaches the capacity: value investors who have bought the dip stop buying it.
+    """
+    cap = fp[P_VALUE_CAP]
+    if cap <= 0.0:
+        return 1.0
+    return max(0.0, 1.0 - max(0.0, direction * ff[FF_VALUE_INV]) / cap)
+
+
+@njit(cache=True, inline="always")
+def _value_pull(sc, fi, ff, fp):
+    """The value traders' buy bias: value_gain * (value - mid) / mid, times their capacity left."""
+    mid = _reference_ticks(sc, fi)
+    pull = fp[P_VALUE_GAIN] * (ff[FF_VALUE] - mid) / mid
+    if fp[P_VALUE_CAP] > 0.0:
+        pull *= _capacity_left(ff, fp, 1.0 if pull > 0.0 else -1.0)
+    return pull
+
+
+@njit(cache=True, inline="always")
 def _lean(sc, fi, ff, fp):
     """Noise traders' buy bias in [-0.95, 0.95]: sentiment plus the pull of the value belief."""
-    mid = _reference_ticks(sc, fi)
-    lean = ff[FF_SENTIMENT] + fp[P_VALUE_GAIN] * (ff[FF_VALUE] - mid) / mid
+    lean = ff[FF_SENTIMENT] + _value_pull(sc, fi, ff, fp)
     return min(max(lean, -0.95), 0.95)
 
 
@@ -496,6 +522,8 @@ def _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, u, t_ns
     fi[FI_RNG_POS] = pos + 2
     if qty < 1:
         qty = 1
+    if fp[P_VALUE_CAP] > 0.0:  # the value traders' expected share of this order joins their inventory
+        ff[FF_VALUE_INV] += qty * _value_pull(sc, fi, ff, fp)
     oid = fi[FI_NEXT_OID]
     fi[FI_NEXT_OID] += 1
     _send(orders, levels, htab, sc, trades, rejects, fi, t_ns, MARKET, side, 0, qty, oid, fi[FI_OWNER_NOISE])
@@ -529,7 +557,11 @@ def _total_rates(ff, fp, fi, t_s):
     r_lim = fp[P_NL_RATE] * act
     r_mkt = fp[P_NM_RATE] * act
     if fp[P_VALUE_RATE] > 0.0 and ff[FF_MID_PREV] > 0.0:  # value investors come in size far from value
-        r_mkt *= 1.0 + fp[P_VALUE_RATE] * 100.0 * abs(ff[FF_VALUE] / ff[FF_MID_PREV] - 1.0)
+        gap = ff[FF_VALUE] / ff[FF_MID_PREV] - 1.0
+        extra = fp[P_VALUE_RATE] * 100.0 * abs(gap)
+        if fp[P_VALUE_CAP] > 0.0:
+            extra *= _capacity_left(ff, fp, 1.0 if gap > 0.0 else -1.0)
+        r_mkt *= 1.0 + extra
     r_can = fp[P_NC_HAZARD] * fi[FI_N_NOISE]
     return r_mm, r_lim, r_mkt, r_can
 

@@ -19,7 +19,10 @@ flow moves the price rather than being parked with the makers at no cost.
 Noise orders (market and limit) lean toward a value belief: P(buy) = (1 + lean) / 2 with lean =
 sentiment + value_gain * (value - mid) / mid (clipped), where the value adapts to the mid with
 ``value_halflife_s``, and the market-order rate grows by ``value_rate_gain`` times the base rate
-per 1% of gap (value investors come in size when the price strays far). That is the market's
+per 1% of gap (value investors come in size when the price strays far). Their capacity can be
+finite (``value_capacity_qty``): the pull fades as their expected inventory from it reaches the
+capacity, and the inventory decays as their value belief catches up with the price, so they absorb
+a one-sided flow up to a rate and not beyond ("no dip-buying"). That is the market's
 elastic supply: a persistent one-sided flow from the
 agents moves the price until the value traders' counter-flow matches it, instead of exhausting the
 market makers. News may shift the value belief or the sentiment
@@ -104,6 +107,12 @@ class FlowParams:
     value_halflife_s: float = _f(7200.0, "half-life of the value belief's drift toward the mid (s)", gt=0)
     value_rate_gain: float = _f(
         0.0, "extra noise market-order rate per 1% gap between value and mid (x the base rate)", ge=0
+    )
+    value_capacity_qty: float = _f(
+        0.0,
+        "value traders' capacity (contracts): their pull toward value tapers to 0 as their net"
+        " inventory in that direction reaches it; the inventory decays with value_halflife_s (0: none)",
+        ge=0,
     )
 
     # ---- beliefs (set by news through Exchange.shift_sentiment, never a price)

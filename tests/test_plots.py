@@ -426,3 +426,25 @@ def test_waterfall_missing_contribution_and_empty_table():
     assert fig.axes[0].patches[-1].get_height() == pytest.approx(1.4 + 0.9 - 0.7 + 0.1)
     with pytest.raises(ValueError):
         plots.waterfall(attr.iloc[0:0])
+
+
+def test_phase_diagram_plots_a_path_shape_metric_and_the_title_shows_the_shape():
+    runs = synthetic_runs()
+    runs["close_location"] = (runs["close_return_pct"] + 2.0) / 4.0
+    runs.loc[runs["seed"] == 0, "close_location"] = np.nan  # NaN only leaves this metric's median
+    fig = plots.phase_diagram(runs, "dip_buyers.capital_usd", metric="close_location")
+    ax_d = fig.axes[1]
+    assert "close location" in ax_d.get_ylabel()
+    medians = ax_d.get_lines()[0].get_ydata()
+    ok = runs[(runs["status"] == "ok") & runs["close_location"].notna()]
+    expected = ok.groupby("dip_buyers.capital_usd")["close_location"].median().to_numpy()
+    assert np.allclose(medians, expected)
+    with pytest.raises(ValueError, match="metric"):
+        plots.phase_diagram(runs, "dip_buyers.capital_usd", metric="nope")
+    ts = synthetic_timeseries()
+    summary = synthetic_summary(ts) | {"high_time_et": "10:17", "low_time_et": "15:58",
+                                       "close_location": 0.03, "rebound_share": 0.04,
+                                       "fall_duration_min": 341.0, "steepest_30min_share": 0.21}
+    title = plots._title(summary)
+    assert "high 10:17 ET" in title and "close location 0.03" in title and "fall 341 min" in title
+    assert "\n" not in plots._title(synthetic_summary(ts))  # older summaries: one line as before
