@@ -79,6 +79,8 @@ KNOWN_MOMENTS: tuple[str, ...] = (
     "rebound_share",
     "fall_duration_min",
     "steepest_30min_share",
+    "fall_low",
+    "fall_low_time_s",
     "realized_vol",
     "ret_1m_kurtosis",
     "ret_1m_ac1",
@@ -270,21 +272,24 @@ def _num(summary: Mapping[str, Any], key: str) -> float:
 
 
 def derive_moments(summary: Mapping[str, Any]) -> dict[str, float]:
-    """The derived moments of one run, from its open/high/low/close and the times of the high and low.
+    """Fallbacks for path-shape moments, from a summary's high, low, close and the times of both.
 
-    ``close_location`` = (close - low) / (high - low); ``fall_duration_min`` = minutes from the high
-    to the low (negative when the low came first); ``rebound_share`` = (close - low) / (high - low)
-    when the low came after the high, else 0. Values the run reported itself take precedence
-    (see :func:`moment_values`).
+    For runners that do not report them. The model's runner does (``experiments.metrics``,
+    ``path_shape_stats``), and its values take precedence (see :func:`moment_values`).
+    ``close_location`` = (close - low) / (high - low); when the low came after the high,
+    ``fall_duration_min`` = minutes from the high to the low and ``rebound_share`` = the close
+    location (the model measures both from the lowest point after the high, which is the day's low
+    in that case); otherwise NaN (a summary alone cannot tell where the fall ended).
     """
     high, low, close = _num(summary, "high"), _num(summary, "low"), _num(summary, "close")
     t_high, t_low = _num(summary, "high_time_s"), _num(summary, "low_time_s")
     span = high - low
     clv = (close - low) / span if span > 0 else math.nan
+    after = t_low >= t_high
     return {
         "close_location": clv,
-        "fall_duration_min": (t_low - t_high) / 60.0,
-        "rebound_share": clv if t_low >= t_high else 0.0,
+        "fall_duration_min": (t_low - t_high) / 60.0 if after else math.nan,
+        "rebound_share": clv if after else math.nan,
     }
 
 
