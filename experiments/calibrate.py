@@ -376,12 +376,11 @@ def calibrate(
         "n_trials": n_trials,
     }
     _validate(scenario, params, overrides, runner)
-    resuming = _check_spec(out, spec)
+    _check_spec(out, spec)
     out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with _locked(out):
-        if not resuming:
-            _write_json(out / SPEC_FILE, spec)
+        _write_json(out / SPEC_FILE, spec)  # new, or the same with this run's n_trials
         study = optuna.create_study(
             study_name=STUDY_NAME, storage=_storage(out), direction="minimize", load_if_exists=True
         )

@@ -203,6 +203,7 @@ def test_calibration_recovers_a_fake_days_parameters(fast_dir, targets_file):
         root_seed=3,
     )
     assert len(table2) == 42
+    assert json.loads((out / "calibration.json").read_text())["n_trials"] == 42
     # a different calibration in the same folder is refused before anything is written
     with pytest.raises(SweepConfigError, match="different calibration"):
         calibrate(
