@@ -182,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments.sweep_cli import register
 
     register(sub)
+    from experiments.calibrate_cli import register as register_calibration
+
+    register_calibration(sub)
     return parser
 
 

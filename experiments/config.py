@@ -399,7 +399,10 @@ def load_scenario(name_or_path: str | Path, overrides: tuple[str, ...] | list[st
     if "name" not in data:
         what = "empty file" if not data else "no top-level `name`"
         raise ConfigError("name", f"missing in {path} ({what}): a scenario needs name = \"...\"")
-    return from_dict(ScenarioConfig, apply_overrides(data, list(overrides)))
+    from experiments.datafiles import resolve_data_files  # options.positions_file, cta.daily_closes_file
+
+    data = resolve_data_files(apply_overrides(data, list(overrides)), path.resolve().parent)
+    return from_dict(ScenarioConfig, data)
 
 
 def scenario_toml(config: ScenarioConfig) -> str:
