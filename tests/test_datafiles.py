@@ -152,7 +152,6 @@ def test_both_inline_and_file_closes_is_an_error_and_cli_says_one_line(tmp_path,
 
 
 def test_positions_scale_minus_one_flips_the_dealers_to_long_gamma():
-    from experiments.runner import _gex_at_start  # noqa: F401  (the run's GEX profile helper)
     from market.options_desk import OptionsDesk
 
     def gamma(overrides):
