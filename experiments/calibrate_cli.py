@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from experiments.sweep_cli import fail_line, parse_int
+
 __all__ = ["cmd_calibrate", "cmd_sensitivity", "register"]
 
 _EXEC = (
@@ -102,35 +104,18 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
 
 
-def _fail(exc: BaseException) -> int:
-    print(f"cascade: error: {' '.join(str(exc).split()) or type(exc).__name__}", file=sys.stderr)
-    return 2
-
-
-def _int(text: str | None, flag: str, minimum: int) -> int | None:
-    if text is None:
-        return None
-    try:
-        value = int(str(text).strip())
-    except ValueError:
-        raise ValueError(f"{flag} must be an integer, got {text!r}") from None
-    if value < minimum:
-        raise ValueError(f"{flag} must be >= {minimum}, got {value}")
-    return value
-
-
 def _setup(args: argparse.Namespace) -> dict[str, Any]:
     from experiments.calibrate import parse_param
     from experiments.designs import seeds_for
     from experiments.sweep import DEFAULT_RUNNER
 
-    workers = _int(args.workers, "--workers", 1)
+    workers = parse_int(args.workers, "--workers", 1)
     if workers is not None and args.scheduler is not None:
         raise ValueError("give either --workers or --scheduler, not both")
     if args.scheduler is None and workers is None:
         workers = 1
-    n_seeds = _int(args.seeds, "--seeds", 1)
-    root = _int(args.root_seed, "--root-seed", 0)
+    n_seeds = parse_int(args.seeds, "--seeds", 1)
+    root = parse_int(args.root_seed, "--root-seed", 0)
     assert n_seeds is not None and root is not None
     return {
         "params": [parse_param(t) for t in args.param],
@@ -153,14 +138,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         kw = _setup(args)
-        n_trials = _int(args.trials, "--trials", 1)
+        n_trials = parse_int(args.trials, "--trials", 1)
         assert n_trials is not None
         targets = load_targets(args.targets)
         table = calibrate(
             args.scenario, targets, kw.pop("params"), args.out, n_trials=n_trials, sampler=args.sampler, **kw
         )
     except (ValueError, SweepConfigError) as exc:
-        return _fail(exc)
+        return fail_line(exc)
     except KeyboardInterrupt:
         print(
             f"cascade: interrupted; the study is saved in {args.out}; re-run the same command to resume",
@@ -193,7 +178,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     try:
         kw = _setup(args)
-        n = _int(args.n, "--n", 1)
+        n = parse_int(args.n, "--n", 1)
         assert n is not None
         metrics = (
             [m.strip() for m in args.metrics.split(",") if m.strip()]
@@ -207,7 +192,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             args.scenario, kw.pop("params"), args.out, method=args.method, n=n, metrics=metrics, **kw
         )
     except (ValueError, SweepConfigError) as exc:
-        return _fail(exc)
+        return fail_line(exc)
     except KeyboardInterrupt:
         print(
             f"cascade: interrupted; finished runs are saved in {args.out}; re-run the same command to resume",

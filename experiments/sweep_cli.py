@@ -123,13 +123,15 @@ class _Usage(ValueError):
     pass
 
 
-def _fail(exc: BaseException) -> int:
+def fail_line(exc: BaseException) -> int:
+    """Print ``exc`` as one ``cascade: error:`` line on stderr; return exit code 2."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     print(f"cascade: error: {text}", file=sys.stderr)
     return 2
 
 
-def _int(text: str | None, flag: str, minimum: int) -> int | None:
+def parse_int(text: str | None, flag: str, minimum: int) -> int | None:
+    """``text`` as an integer >= ``minimum`` (None stays None); a ``ValueError`` naming ``flag``."""
     if text is None:
         return None
     try:
@@ -153,7 +155,7 @@ def _seconds(text: str, flag: str) -> float:
 
 def _executor(args: argparse.Namespace) -> tuple[int | None, str | None]:
     _seconds(args.worker_timeout, "--worker-timeout")
-    workers = _int(args.workers, "--workers", 1)
+    workers = parse_int(args.workers, "--workers", 1)
     if workers is not None and args.scheduler is not None:
         raise _Usage("give either --workers or --scheduler, not both")
     return workers, args.scheduler
@@ -209,15 +211,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         workers, scheduler = _executor(args)
-        n_seeds = _int(args.seeds, "--seeds", 1)
-        root = _int(args.root_seed, "--root-seed", 0)
-        lhs = _int(args.lhs, "--lhs", 1)
-        n = _int(args.n, "--n", 1)
+        n_seeds = parse_int(args.seeds, "--seeds", 1)
+        root = parse_int(args.root_seed, "--root-seed", 0)
+        lhs = parse_int(args.lhs, "--lhs", 1)
+        n = parse_int(args.n, "--n", 1)
         assert n_seeds is not None and root is not None
         points = build_points(args.grid, args.random, lhs=lhs, n=n, root_seed=root)
         seeds = seeds_for(root, n_seeds)
     except ValueError as exc:
-        return _fail(exc)
+        return fail_line(exc)
     design = {
         "grid": list(args.grid),
         "random": list(args.random),
@@ -243,7 +245,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             worker_timeout_s=_seconds(args.worker_timeout, "--worker-timeout"),
         )
     except SweepConfigError as exc:
-        return _fail(exc)
+        return fail_line(exc)
     except KeyboardInterrupt:
         return _interrupted(out)
     return _report(
@@ -268,12 +270,12 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         workers, scheduler = _executor(args)
-        n_seeds = _int(args.seeds, "--seeds", 1)
-        root = _int(args.root_seed, "--root-seed", 0)
+        n_seeds = parse_int(args.seeds, "--seeds", 1)
+        root = parse_int(args.root_seed, "--root-seed", 0)
         assert n_seeds is not None and root is not None
         seeds = seeds_for(root, n_seeds)
     except ValueError as exc:
-        return _fail(exc)
+        return fail_line(exc)
     classes = [c.strip() for c in str(args.classes).split(",") if c.strip()]
     try:
         table = run_attribution(
@@ -290,7 +292,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
             worker_timeout_s=_seconds(args.worker_timeout, "--worker-timeout"),
         )
     except SweepConfigError as exc:
-        return _fail(exc)
+        return fail_line(exc)
     except KeyboardInterrupt:
         return _interrupted(out)
     import pandas as pd
