@@ -40,6 +40,7 @@ class TraderAgent(mesa.Agent):
     """A Mesa agent with an exchange account. ``group`` labels its flows (e.g. ``"dealers"``)."""
 
     group: str = "agents"
+    model: World  # what the agent sees of the model (see agents.world); set by mesa.Agent.__init__
 
     def __init__(self, model: World, name: str):
         super().__init__(model)
