@@ -25,10 +25,12 @@ browser:
 warm: setup
 	$(BIN)/cascade run calm --set market.session_end_s=60 --out $(RUNS)/warm-up > /dev/null
 
-## The whole test suite: lint, unit/property/end-to-end tests, the notebooks (tests/test_notebooks.py
-## executes each one with nbclient) and the browser test (tests/test_viz_browser.py).
+## The whole test suite: lint (ruff; lint-imports checks the layers contract in pyproject.toml:
+## experiments > agents > market), unit/property/end-to-end tests, the notebooks
+## (tests/test_notebooks.py executes each one with nbclient) and the browser test (tests/test_viz_browser.py).
 test: setup browser warm
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 ## The main job: the Nov-20 day with its dashboard, then a small dip-buy-capital sweep and its plots.
@@ -46,6 +48,7 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .numba_cache .pytest_cache .hypothesis $(RUNS)

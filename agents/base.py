@@ -1,8 +1,8 @@
 """What every trading agent shares: an exchange account, a clock, orders, wake-ups and price watches.
 
 Agents act only on events (their own wake-ups, a price watch, a macro event) and only by sending
-orders; they never set a price. The model owns the random generator (``self.rng`` is the
-model's), the event scheduler and the exchange.
+orders; they never set a price. The model (an :class:`agents.world.World`) owns the random
+generator (``self.rng`` is the model's), the event scheduler and the exchange.
 """
 
 from __future__ import annotations
@@ -10,22 +10,39 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import field
+from typing import TYPE_CHECKING, Any
 
 import mesa
+import numpy as np
 
 from market.types import BUY, IOC, MARKET, SELL
 
 if TYPE_CHECKING:
-    from experiments.model import CascadeModel
+    from agents.world import World
+
+
+def config_field(default: Any, doc: str, **rules: Any) -> Any:
+    """A config dataclass field: its default, a one-line ``doc`` and validation rules in the metadata.
+
+    The rules (``gt``, ``ge``, ``lt``, ``le``, ``choices``, ``allow_inf``) are checked when a
+    scenario is loaded; ``doc`` is what ``cascade scenarios`` and error messages show.
+    """
+    return field(default=default, metadata={"doc": doc, **rules})
+
+
+def lognormal_around(rng: np.random.Generator, mean: float, sigma: float, n: int) -> np.ndarray:
+    """``n`` log-normal draws whose mean is ``mean``."""
+    return mean * np.exp(rng.normal(-0.5 * sigma**2, sigma, size=n))
 
 
 class TraderAgent(mesa.Agent):
     """A Mesa agent with an exchange account. ``group`` labels its flows (e.g. ``"dealers"``)."""
 
     group: str = "agents"
+    model: World  # what the agent sees of the model (see agents.world); set by mesa.Agent.__init__
 
-    def __init__(self, model: CascadeModel, name: str):
+    def __init__(self, model: World, name: str):
         super().__init__(model)
         self.name = name
         self.owner = model.exchange.register_owner(name, self.group)

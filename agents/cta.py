@@ -15,13 +15,41 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agents.base import TraderAgent
+from agents.base import TraderAgent, lognormal_around
+from agents.base import config_field as _f
+
+if TYPE_CHECKING:
+    from agents.world import World
 
 TRADING_DAYS = 252.0
 TRIGGER_BUFFER = 0.001  # 0.1% (about 6.6 index points)
+
+
+@dataclass(frozen=True, slots=True)
+class CTAConfig:
+    """Trend followers: moving-average signals on daily closes plus the live price, vol-targeted."""
+
+    enabled: bool = _f(True, "switch the class off for counterfactuals")
+    n_agents: int = _f(8, "CTAs (heterogeneous lookbacks and speeds)", ge=1, le=1000)
+    capital_usd: float = _f(2.0e10, "total risk capital of the CTAs ($)", ge=0, le=1e13)
+    vol_target_ann: float = _f(0.10, "annualized vol target of each CTA's futures book", gt=0, le=2)
+    lookbacks_days: tuple[int, ...] = _f((20, 50, 120), "moving-average lookbacks (days)", ge=1, le=1000)
+    signal_width_vol: float = _f(0.5, "signal saturates this many daily vols from the MA", gt=0, le=100)
+    rebalance_interval_s: float = _f(1800.0, "mean time between target updates (s)", ge=1, le=1e6)
+    slice_interval_s: float = _f(60.0, "time between child orders while executing (s)", ge=1, le=1e6)
+    max_slice_contracts: int = _f(200, "largest child order", ge=1, le=100_000)
+    max_slippage_ticks: int = _f(8, "a child order trades at most this many ticks through the touch", ge=0,
+                                 le=10_000)  # fmt: skip
+    execution_horizon_s: float = _f(
+        0.0, "0: work a gap in max-size slices; > 0: each slice is gap * slice_interval / horizon"
+        " (at least 1 contract), so a new target is worked over about this many seconds", ge=0, le=1e6,
+    )
+    daily_closes: tuple[float, ...] = _f((), "daily-close history, oldest first (index points)", gt=0,
+                                         le=1e7)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,3 +192,31 @@ class CTATrendFollower(TraderAgent):
             else self.watch(level * (1 - TRIGGER_BUFFER), -1, self.on_trigger)
             for level in self.trigger_levels()
         ]
+
+
+def build_crowd(world: World, config: CTAConfig) -> list[CTATrendFollower]:
+    """The crowd of the scenario's ``[cta]`` table, drawn from ``world.rng``."""
+    c = config
+    rng = world.rng
+    capital = rng.dirichlet(np.full(c.n_agents, 4.0)) * c.capital_usd
+    closes = np.asarray(c.daily_closes, dtype=np.float64)
+    out = []
+    for i in range(c.n_agents):
+        lookbacks = tuple(
+            int(np.clip(round(lb * rng.uniform(0.8, 1.25)), 2, len(closes))) for lb in c.lookbacks_days
+        )
+        weights = tuple(float(w) for w in rng.dirichlet(np.full(len(lookbacks), 2.0)))
+        params = CTAParams(
+            capital_usd=float(capital[i]),
+            vol_target_ann=c.vol_target_ann,
+            lookbacks_days=lookbacks,
+            weights=weights,
+            signal_width_vol=float(c.signal_width_vol * rng.uniform(0.7, 1.3)),
+            rebalance_interval_s=float(lognormal_around(rng, c.rebalance_interval_s, 0.3, 1)[0]),
+            slice_interval_s=float(lognormal_around(rng, c.slice_interval_s, 0.3, 1)[0]),
+            max_slice_contracts=c.max_slice_contracts,
+            max_slippage_ticks=c.max_slippage_ticks,
+            execution_horizon_s=c.execution_horizon_s,
+        )
+        out.append(CTATrendFollower(world, f"cta_{i}", params, closes))
+    return out

@@ -13,8 +13,37 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from agents.base import TraderAgent
+import numpy as np
+
+from agents.base import TraderAgent, lognormal_around
+from agents.base import config_field as _f
+
+if TYPE_CHECKING:
+    from agents.world import World
+
+
+@dataclass(frozen=True, slots=True)
+class DealerConfig:
+    """Option dealers that delta-hedge with futures."""
+
+    enabled: bool = _f(True, "switch the class off for counterfactuals")
+    hedging: bool = _f(True, "False: dealers hold their options but never hedge")
+    n_agents: int = _f(4, "dealers sharing the dealer book", ge=1, le=100)
+    hedge_interval_s: float = _f(120.0, "mean time between re-hedges (each dealer, exponential)", ge=1,
+                                 le=1e6)  # fmt: skip
+    band_contracts: float = _f(50.0, "no trade while |target - position| is below this", ge=0, le=1e7)
+    max_clip_contracts: int = _f(150, "largest single futures order", ge=1, le=100_000)
+    hedge_fraction: float = _f(1.0, "fraction of the gap closed per re-hedge", gt=0, le=1)
+    watch_move_pct: float = _f(0.25, "also re-hedge after a move of this size between wake-ups (%)", gt=0,
+                               le=100)  # fmt: skip
+    max_slippage_ticks: int = _f(8, "a hedge order trades at most this many ticks through the touch", ge=0,
+                                 le=10_000)  # fmt: skip
+    max_participation: float = _f(
+        0.25, "a hedge order is at most this fraction of the market volume since the last (inf: no cap)",
+        gt=0, allow_inf=True,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +122,32 @@ class OptionDealer(TraderAgent):
             self.watch(last + distance, +1, self.on_price),
             self.watch(last - distance, -1, self.on_price),
         ]
+
+
+def build_crowd(world: World, config: DealerConfig, prev_close_points: float) -> list[OptionDealer]:
+    """The crowd of the scenario's ``[dealers]`` table, drawn from ``world.rng``."""
+    c = config
+    rng = world.rng
+    shares = rng.dirichlet(np.full(c.n_agents, 5.0))
+    intervals = lognormal_around(rng, c.hedge_interval_s, 0.3, c.n_agents)
+    bands = c.band_contracts * rng.uniform(0.7, 1.3, size=c.n_agents)
+    x = world.options.exposures(prev_close_points, world.options.surface.t_seconds)
+    out = []
+    for i in range(c.n_agents):
+        params = DealerParams(
+            share=float(shares[i]),
+            hedge_interval_s=float(intervals[i]),
+            band_contracts=float(bands[i]),
+            max_clip_contracts=c.max_clip_contracts,
+            hedge_fraction=c.hedge_fraction,
+            hedging=c.hedging,
+            watch_move_pct=c.watch_move_pct,
+            max_slippage_ticks=c.max_slippage_ticks,
+            max_participation=c.max_participation,
+        )
+        dealer = OptionDealer(world, f"dealer_{i}", params)
+        if c.hedging:  # dealers start the day hedged
+            start = int(round(shares[i] * x.hedge_target_es))
+            world.exchange.set_initial_position(dealer.owner, start, prev_close_points)
+        out.append(dealer)
+    return out

@@ -19,14 +19,37 @@ A buyer never spends more than its budget and stops when it is spent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from agents.base import TraderAgent
+from agents.base import config_field as _f
 from market.types import BUY, CANCEL, LIMIT
+
+if TYPE_CHECKING:
+    from agents.world import World
 
 RETRY_S = (5.0, 15.0)  # an aggressive buyer comes back for the rest of a tranche after U(5, 15) s
 CHECK_S = 30.0  # a passive buyer whose bid is being hit checks it again after this long (s)
 REPEG_TICKS = 4  # a resting bid follows the high only once its level moved at least this far
 APPROACH_PCT = 0.5  # a passive buyer bids once the price is within this % above its level
+
+
+@dataclass(frozen=True, slots=True)
+class DipBuyerConfig:
+    """Investors with a dollar budget who buy drawdowns."""
+
+    enabled: bool = _f(True, "switch the class off for counterfactuals")
+    n_agents: int = _f(20, "dip buyers", ge=1, le=10_000)
+    capital_usd: float = _f(3.0e8, "total dip-buying capital ($)", ge=0, le=1e13)
+    min_drawdown_pct: float = _f(0.8, "smallest entry drawdown from the day's high (%)", gt=0, le=100)
+    max_drawdown_pct: float = _f(3.0, "largest entry drawdown from the day's high (%)", gt=0, le=100)
+    tranches: int = _f(3, "budget split into this many buys", ge=1, le=100)
+    tranche_step_pct: float = _f(0.5, "extra drawdown between tranches (%)", ge=0, le=100)
+    aggressive_share: float = _f(0.5, "fraction of buyers who lift offers (the others rest bids)", ge=0, le=1)
+    max_slippage_ticks: int = _f(8, "an aggressive buy trades at most this many ticks above the ask", ge=0,
+                                 le=10_000)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,3 +196,59 @@ class DipBuyer(TraderAgent):
     def _spent_from_account(self) -> float:
         # cash is negative when buying; dip buyers only buy, so -cash is what they spent
         return max(-self.model.exchange.account(self.owner)["cash_usd"], 0.0)
+
+
+DIP_CONTRACT_HEADROOM = 1.05
+"""A dip buyer's minimum budget: one futures contract at this multiple of the prior close."""
+
+
+def dip_crowd_size(capital_usd: float, n_agents: int, contract_usd: float) -> int:
+    """How many dip buyers the capital supports: at most ``n_agents``, each with one contract's worth.
+
+    Args:
+        capital_usd: the class's total budget ($).
+        n_agents: the scenario's number of buyers.
+        contract_usd: one contract's value with headroom ($), see :data:`DIP_CONTRACT_HEADROOM`.
+
+    Returns:
+        ``min(n_agents, capital_usd // contract_usd)`` (0 if the capital buys no contract).
+    """
+    return int(min(n_agents, capital_usd // contract_usd))
+
+
+def build_crowd(world: World, config: DipBuyerConfig, prev_close_points: float) -> list[DipBuyer]:
+    """The dip-buying crowd: every buyer can afford at least one contract.
+
+    The crowd has :func:`dip_crowd_size` buyers (fewer than ``n_agents`` when the capital is small,
+    e.g. $30m with a 6,642 prior close gives at most 86 buyers at $349k a contract); each gets one
+    contract's worth (at :data:`DIP_CONTRACT_HEADROOM` times the prior close) plus a log-normal share
+    of the rest, and buys in tranches of at least one contract (``DipBuyer._tranche_qty``). With
+    small capital each buyer holds about one contract and its deeper tranches find the budget spent:
+    the crowd keeps as many distinct entry levels as the capital can fill.
+    """
+    c = config
+    rng = world.rng
+    point_usd = world.exchange.market.point_value_usd
+    contract_usd = DIP_CONTRACT_HEADROOM * prev_close_points * point_usd
+    n = dip_crowd_size(c.capital_usd, c.n_agents, contract_usd)
+    if n == 0:
+        return []
+    weights = np.exp(rng.normal(0.0, 1.0, size=n))
+    capital = contract_usd + (c.capital_usd - n * contract_usd) * weights / weights.sum()
+    entries = rng.uniform(c.min_drawdown_pct, c.max_drawdown_pct, size=n)
+    aggressive = rng.random(n) < c.aggressive_share
+    return [
+        DipBuyer(
+            world,
+            f"dip_buyer_{i}",
+            DipBuyerParams(
+                float(capital[i]),
+                float(entries[i]),
+                c.tranches,
+                c.tranche_step_pct,
+                bool(aggressive[i]),
+                c.max_slippage_ticks,
+            ),  # fmt: skip
+        )
+        for i in range(n)
+    ]

@@ -2,175 +2,50 @@
 
 The crowd is heterogeneous: each agent's parameters are drawn from the model's generator around
 the scenario's values (shares from a Dirichlet, intervals and sizes log-normal, entry levels
-uniform), so no two agents of a class act at the same time or level.
+uniform), so no two agents of a class act at the same time or level. Each agent module owns its
+config and the draw of its crowd (``build_crowd``); this module only calls them, in a fixed order
+(dealers, hedgers, CTAs, dip buyers: the order of the draws from ``world.rng``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from agents.cta import CTAParams, CTATrendFollower
-from agents.dealer import DealerParams, OptionDealer
-from agents.dip_buyer import DipBuyer, DipBuyerParams
-from agents.hedger import HedgerParams, PutBuyingHedger
+from agents import cta, dealer, dip_buyer, hedger
+from agents.dip_buyer import DIP_CONTRACT_HEADROOM, dip_crowd_size
 
 if TYPE_CHECKING:
     from agents.base import TraderAgent
-    from experiments.model import CascadeModel
+    from agents.world import World
+
+__all__ = ["DIP_CONTRACT_HEADROOM", "build_agents", "dip_crowd_size"]
 
 
-def _lognormal_around(rng: np.random.Generator, mean: float, sigma: float, n: int) -> np.ndarray:
-    """``n`` log-normal draws whose mean is ``mean``."""
-    return mean * np.exp(rng.normal(-0.5 * sigma**2, sigma, size=n))
-
-
-def build_agents(model: CascadeModel) -> dict[str, list[TraderAgent]]:
-    """Create the enabled agent classes; return them by flow group."""
-    cfg = model.config
-    rng = model.rng
-    groups: dict[str, list[TraderAgent]] = {}
-    if cfg.dealers.enabled:
-        groups["dealers"] = _dealers(model, rng)
-    if cfg.hedgers.enabled:
-        groups["hedgers"] = _hedgers(model, rng)
-    if cfg.cta.enabled:
-        groups["cta"] = _ctas(model, rng)
-    if cfg.dip_buyers.enabled:
-        groups["dip_buyers"] = _dip_buyers(model, rng)
-    return groups
-
-
-def _dealers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]:
-    c = model.config.dealers
-    shares = rng.dirichlet(np.full(c.n_agents, 5.0))
-    intervals = _lognormal_around(rng, c.hedge_interval_s, 0.3, c.n_agents)
-    bands = c.band_contracts * rng.uniform(0.7, 1.3, size=c.n_agents)
-    x = model.options.exposures(model.config.prev_close_points, model.options.surface.t_seconds)
-    out = []
-    for i in range(c.n_agents):
-        params = DealerParams(
-            share=float(shares[i]),
-            hedge_interval_s=float(intervals[i]),
-            band_contracts=float(bands[i]),
-            max_clip_contracts=c.max_clip_contracts,
-            hedge_fraction=c.hedge_fraction,
-            hedging=c.hedging,
-            watch_move_pct=c.watch_move_pct,
-            max_slippage_ticks=c.max_slippage_ticks,
-            max_participation=c.max_participation,
-        )
-        dealer = OptionDealer(model, f"dealer_{i}", params)
-        if c.hedging:  # dealers start the day hedged
-            start = int(round(shares[i] * x.hedge_target_es))
-            model.exchange.set_initial_position(dealer.owner, start, model.config.prev_close_points)
-        out.append(dealer)
-    return out
-
-
-def _hedgers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]:
-    c = model.config.hedgers
-    intervals = _lognormal_around(rng, c.decision_interval_s, 0.4, c.n_agents)
-    panic = np.full(c.n_agents, c.panic_drawdown_pct)
-    if c.panic_drawdown_max_pct > c.panic_drawdown_pct:  # staggered thresholds (drawn only if asked)
-        panic = rng.uniform(c.panic_drawdown_pct, c.panic_drawdown_max_pct, size=c.n_agents)
-    return [
-        PutBuyingHedger(
-            model,
-            f"hedger_{i}",
-            HedgerParams(
-                float(intervals[i]),
-                c.pre_event_qty,
-                c.post_event_qty,
-                float(panic[i]),
-                c.panic_qty,
-                c.monetize_gain_pct,
-                c.strike_pct,
-                c.expiry_day,
-                c.panic_max_buys,
-            ),  # fmt: skip
-        )
-        for i in range(c.n_agents)
-    ]
-
-
-def _ctas(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]:
-    c = model.config.cta
-    capital = rng.dirichlet(np.full(c.n_agents, 4.0)) * c.capital_usd
-    closes = np.asarray(c.daily_closes, dtype=np.float64)
-    out = []
-    for i in range(c.n_agents):
-        lookbacks = tuple(
-            int(np.clip(round(lb * rng.uniform(0.8, 1.25)), 2, len(closes))) for lb in c.lookbacks_days
-        )
-        weights = tuple(float(w) for w in rng.dirichlet(np.full(len(lookbacks), 2.0)))
-        params = CTAParams(
-            capital_usd=float(capital[i]),
-            vol_target_ann=c.vol_target_ann,
-            lookbacks_days=lookbacks,
-            weights=weights,
-            signal_width_vol=float(c.signal_width_vol * rng.uniform(0.7, 1.3)),
-            rebalance_interval_s=float(_lognormal_around(rng, c.rebalance_interval_s, 0.3, 1)[0]),
-            slice_interval_s=float(_lognormal_around(rng, c.slice_interval_s, 0.3, 1)[0]),
-            max_slice_contracts=c.max_slice_contracts,
-            max_slippage_ticks=c.max_slippage_ticks,
-            execution_horizon_s=c.execution_horizon_s,
-        )
-        out.append(CTATrendFollower(model, f"cta_{i}", params, closes))
-    return out
-
-
-DIP_CONTRACT_HEADROOM = 1.05
-"""A dip buyer's minimum budget: one futures contract at this multiple of the prior close."""
-
-
-def dip_crowd_size(capital_usd: float, n_agents: int, contract_usd: float) -> int:
-    """How many dip buyers the capital supports: at most ``n_agents``, each with one contract's worth.
+def build_agents(
+    world: World,
+    dealers: dealer.DealerConfig,
+    hedgers: hedger.HedgerConfig,
+    ctas: cta.CTAConfig,
+    dip_buyers: dip_buyer.DipBuyerConfig,
+    prev_close_points: float,
+) -> dict[str, list[TraderAgent]]:
+    """Create the enabled agent classes; return them by flow group.
 
     Args:
-        capital_usd: the class's total budget ($).
-        n_agents: the scenario's number of buyers.
-        contract_usd: one contract's value with headroom ($), see :data:`DIP_CONTRACT_HEADROOM`.
-
-    Returns:
-        ``min(n_agents, capital_usd // contract_usd)`` (0 if the capital buys no contract).
+        world: the model the agents live in (see :class:`agents.world.World`).
+        dealers: the option dealers' config (each class's ``enabled = False`` skips it).
+        hedgers: the put buyers' config.
+        ctas: the trend followers' config.
+        dip_buyers: the dip buyers' config.
+        prev_close_points: the prior close (dealers' starting hedges, dip buyers' contract value).
     """
-    return int(min(n_agents, capital_usd // contract_usd))
-
-
-def _dip_buyers(model: CascadeModel, rng: np.random.Generator) -> list[TraderAgent]:
-    """The dip-buying crowd: every buyer can afford at least one contract.
-
-    The crowd has :func:`dip_crowd_size` buyers (fewer than ``n_agents`` when the capital is small,
-    e.g. $30m with a 6,642 prior close gives at most 86 buyers at $349k a contract); each gets one
-    contract's worth (at :data:`DIP_CONTRACT_HEADROOM` times the prior close) plus a log-normal share
-    of the rest, and buys in tranches of at least one contract (``DipBuyer._tranche_qty``). With
-    small capital each buyer holds about one contract and its deeper tranches find the budget spent:
-    the crowd keeps as many distinct entry levels as the capital can fill.
-    """
-    c = model.config.dip_buyers
-    point_usd = model.exchange.market.point_value_usd
-    contract_usd = DIP_CONTRACT_HEADROOM * model.config.prev_close_points * point_usd
-    n = dip_crowd_size(c.capital_usd, c.n_agents, contract_usd)
-    if n == 0:
-        return []
-    weights = np.exp(rng.normal(0.0, 1.0, size=n))
-    capital = contract_usd + (c.capital_usd - n * contract_usd) * weights / weights.sum()
-    entries = rng.uniform(c.min_drawdown_pct, c.max_drawdown_pct, size=n)
-    aggressive = rng.random(n) < c.aggressive_share
-    return [
-        DipBuyer(
-            model,
-            f"dip_buyer_{i}",
-            DipBuyerParams(
-                float(capital[i]),
-                float(entries[i]),
-                c.tranches,
-                c.tranche_step_pct,
-                bool(aggressive[i]),
-                c.max_slippage_ticks,
-            ),  # fmt: skip
-        )
-        for i in range(n)
-    ]
+    groups: dict[str, list[TraderAgent]] = {}
+    if dealers.enabled:
+        groups["dealers"] = dealer.build_crowd(world, dealers, prev_close_points)
+    if hedgers.enabled:
+        groups["hedgers"] = hedger.build_crowd(world, hedgers)
+    if ctas.enabled:
+        groups["cta"] = cta.build_crowd(world, ctas)
+    if dip_buyers.enabled:
+        groups["dip_buyers"] = dip_buyer.build_crowd(world, dip_buyers, prev_close_points)
+    return groups

@@ -10,9 +10,38 @@ sold back once it is worth ``monetize_gain_pct`` more than was paid (monetizing 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from agents.base import TraderAgent
+import numpy as np
+
+from agents.base import TraderAgent, lognormal_around
+from agents.base import config_field as _f
 from market.options_desk import snap_strike
+
+if TYPE_CHECKING:
+    from agents.world import World
+
+
+@dataclass(frozen=True, slots=True)
+class HedgerConfig:
+    """Customers who buy index puts as hedges (and may monetize them)."""
+
+    enabled: bool = _f(True, "switch the class off for counterfactuals")
+    n_agents: int = _f(10, "put buyers", ge=1, le=1000)
+    decision_interval_s: float = _f(600.0, "mean time between decisions (exponential)", ge=1, le=1e6)
+    pre_event_qty: int = _f(0, "SPX puts bought per decision while an event is unresolved", ge=0,
+                            le=1_000_000)  # fmt: skip
+    post_event_qty: int = _f(0, "SPX puts bought per decision after the events", ge=0, le=1_000_000)
+    panic_drawdown_pct: float = _f(1.5, "buy more puts below this drawdown from the high (%)", gt=0, le=100)
+    panic_drawdown_max_pct: float = _f(
+        0.0, "if above panic_drawdown_pct, each hedger's panic threshold is drawn uniformly between the"
+        " two (%): customers add puts one after another as the sell-off deepens", ge=0, le=100,
+    )
+    panic_qty: int = _f(0, "SPX puts bought per decision in a panic", ge=0, le=1_000_000)
+    panic_max_buys: int = _f(0, "panic purchases per hedger at most (0: no limit)", ge=0, le=1_000_000)
+    monetize_gain_pct: float = _f(200.0, "sell puts back once worth this % more than paid", gt=0, le=1e6)
+    strike_pct: float = _f(95.0, "moneyness of new puts (% of spot)", gt=50, lt=120)
+    expiry_day: int = _f(1, "expiry of new puts (days after the simulated day)", ge=0, le=3650)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +119,31 @@ class PutBuyingHedger(TraderAgent):
             else:
                 keep.append(lot)
         self.lots = keep
+
+
+def build_crowd(world: World, config: HedgerConfig) -> list[PutBuyingHedger]:
+    """The crowd of the scenario's ``[hedgers]`` table, drawn from ``world.rng``."""
+    c = config
+    rng = world.rng
+    intervals = lognormal_around(rng, c.decision_interval_s, 0.4, c.n_agents)
+    panic = np.full(c.n_agents, c.panic_drawdown_pct)
+    if c.panic_drawdown_max_pct > c.panic_drawdown_pct:  # staggered thresholds (drawn only if asked)
+        panic = rng.uniform(c.panic_drawdown_pct, c.panic_drawdown_max_pct, size=c.n_agents)
+    return [
+        PutBuyingHedger(
+            world,
+            f"hedger_{i}",
+            HedgerParams(
+                float(intervals[i]),
+                c.pre_event_qty,
+                c.post_event_qty,
+                float(panic[i]),
+                c.panic_qty,
+                c.monetize_gain_pct,
+                c.strike_pct,
+                c.expiry_day,
+                c.panic_max_buys,
+            ),  # fmt: skip
+        )
+        for i in range(c.n_agents)
+    ]

@@ -16,9 +16,18 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Literal
 
+from agents.cta import CTAConfig
+from agents.dealer import DealerConfig
+from agents.dip_buyer import DipBuyerConfig
+from agents.hedger import HedgerConfig
 from experiments.config_io import ConfigError, apply_overrides, from_dict, to_toml
 from market.exchange import MarketParams
 from market.flow import FlowParams
+from market.ivsurface import EventPremium, IVSurfaceParams
+from market.options_desk import OpenInterest, OptionsDeskParams
+
+# The agents' sections live with their agents (each agent module owns its config) and are re-exported
+# here under their old names: ``from experiments.config import DealerConfig`` keeps working.
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 MAX_SCENARIO_BYTES = 1_000_000  #: largest scenario file read (bytes)
@@ -181,88 +190,29 @@ class OptionsConfig:
     event_premia: tuple[EventPremiumConfig, ...] = _f((), "events priced into IV at the start")
     positions: tuple[PositionBlock, ...] = _f((), "open interest at the start")
 
-
-@dataclass(frozen=True, slots=True)
-class DealerConfig:
-    """Option dealers that delta-hedge with futures."""
-
-    enabled: bool = _f(True, "switch the class off for counterfactuals")
-    hedging: bool = _f(True, "False: dealers hold their options but never hedge")
-    n_agents: int = _f(4, "dealers sharing the dealer book", ge=1, le=100)
-    hedge_interval_s: float = _f(120.0, "mean time between re-hedges (each dealer, exponential)", ge=1,
-                                 le=1e6)  # fmt: skip
-    band_contracts: float = _f(50.0, "no trade while |target - position| is below this", ge=0, le=1e7)
-    max_clip_contracts: int = _f(150, "largest single futures order", ge=1, le=100_000)
-    hedge_fraction: float = _f(1.0, "fraction of the gap closed per re-hedge", gt=0, le=1)
-    watch_move_pct: float = _f(0.25, "also re-hedge after a move of this size between wake-ups (%)", gt=0,
-                               le=100)  # fmt: skip
-    max_slippage_ticks: int = _f(8, "a hedge order trades at most this many ticks through the touch", ge=0,
-                                 le=10_000)  # fmt: skip
-    max_participation: float = _f(
-        0.25, "a hedge order is at most this fraction of the market volume since the last (inf: no cap)",
-        gt=0, allow_inf=True,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class HedgerConfig:
-    """Customers who buy index puts as hedges (and may monetize them)."""
-
-    enabled: bool = _f(True, "switch the class off for counterfactuals")
-    n_agents: int = _f(10, "put buyers", ge=1, le=1000)
-    decision_interval_s: float = _f(600.0, "mean time between decisions (exponential)", ge=1, le=1e6)
-    pre_event_qty: int = _f(0, "SPX puts bought per decision while an event is unresolved", ge=0,
-                            le=1_000_000)  # fmt: skip
-    post_event_qty: int = _f(0, "SPX puts bought per decision after the events", ge=0, le=1_000_000)
-    panic_drawdown_pct: float = _f(1.5, "buy more puts below this drawdown from the high (%)", gt=0, le=100)
-    panic_drawdown_max_pct: float = _f(
-        0.0, "if above panic_drawdown_pct, each hedger's panic threshold is drawn uniformly between the"
-        " two (%): customers add puts one after another as the sell-off deepens", ge=0, le=100,
-    )
-    panic_qty: int = _f(0, "SPX puts bought per decision in a panic", ge=0, le=1_000_000)
-    panic_max_buys: int = _f(0, "panic purchases per hedger at most (0: no limit)", ge=0, le=1_000_000)
-    monetize_gain_pct: float = _f(200.0, "sell puts back once worth this % more than paid", gt=0, le=1e6)
-    strike_pct: float = _f(95.0, "moneyness of new puts (% of spot)", gt=50, lt=120)
-    expiry_day: int = _f(1, "expiry of new puts (days after the simulated day)", ge=0, le=3650)
-
-
-@dataclass(frozen=True, slots=True)
-class CTAConfig:
-    """Trend followers: moving-average signals on daily closes plus the live price, vol-targeted."""
-
-    enabled: bool = _f(True, "switch the class off for counterfactuals")
-    n_agents: int = _f(8, "CTAs (heterogeneous lookbacks and speeds)", ge=1, le=1000)
-    capital_usd: float = _f(2.0e10, "total risk capital of the CTAs ($)", ge=0, le=1e13)
-    vol_target_ann: float = _f(0.10, "annualized vol target of each CTA's futures book", gt=0, le=2)
-    lookbacks_days: tuple[int, ...] = _f((20, 50, 120), "moving-average lookbacks (days)", ge=1, le=1000)
-    signal_width_vol: float = _f(0.5, "signal saturates this many daily vols from the MA", gt=0, le=100)
-    rebalance_interval_s: float = _f(1800.0, "mean time between target updates (s)", ge=1, le=1e6)
-    slice_interval_s: float = _f(60.0, "time between child orders while executing (s)", ge=1, le=1e6)
-    max_slice_contracts: int = _f(200, "largest child order", ge=1, le=100_000)
-    max_slippage_ticks: int = _f(8, "a child order trades at most this many ticks through the touch", ge=0,
-                                 le=10_000)  # fmt: skip
-    execution_horizon_s: float = _f(
-        0.0, "0: work a gap in max-size slices; > 0: each slice is gap * slice_interval / horizon"
-        " (at least 1 contract), so a new target is worked over about this many seconds", ge=0, le=1e6,
-    )
-    daily_closes: tuple[float, ...] = _f((), "daily-close history, oldest first (index points)", gt=0,
-                                         le=1e7)  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class DipBuyerConfig:
-    """Investors with a dollar budget who buy drawdowns."""
-
-    enabled: bool = _f(True, "switch the class off for counterfactuals")
-    n_agents: int = _f(20, "dip buyers", ge=1, le=10_000)
-    capital_usd: float = _f(3.0e8, "total dip-buying capital ($)", ge=0, le=1e13)
-    min_drawdown_pct: float = _f(0.8, "smallest entry drawdown from the day's high (%)", gt=0, le=100)
-    max_drawdown_pct: float = _f(3.0, "largest entry drawdown from the day's high (%)", gt=0, le=100)
-    tranches: int = _f(3, "budget split into this many buys", ge=1, le=100)
-    tranche_step_pct: float = _f(0.5, "extra drawdown between tranches (%)", ge=0, le=100)
-    aggressive_share: float = _f(0.5, "fraction of buyers who lift offers (the others rest bids)", ge=0, le=1)
-    max_slippage_ticks: int = _f(8, "an aggressive buy trades at most this many ticks above the ask", ge=0,
-                                 le=10_000)  # fmt: skip
+    def desk_params(self) -> OptionsDeskParams:
+        """The market-level parameters of :meth:`market.options_desk.OptionsDesk.from_params`."""
+        surface = IVSurfaceParams(
+            atm_vol_ann=self.atm_vol_ann,
+            skew=self.skew,
+            curvature=self.curvature,
+            spot_vol_beta=self.spot_vol_beta,
+            spot_vol_term_scaled=self.spot_vol_term_scaled,
+            demand_impact_per_usd_vega=self.demand_impact_per_usd_vega,
+            demand_half_life_s=self.demand_half_life_s,
+        )
+        return OptionsDeskParams(
+            surface=surface,
+            rate_cc=self.rate_cc,
+            inventory_vol_per_contract=self.dealer_inventory_vol_per_contract,
+            event_premia=tuple(
+                EventPremium(p.name, p.event_day, p.t_s, p.move_std) for p in self.event_premia
+            ),
+            positions=tuple(
+                OpenInterest(b.strike_pct, b.expiry_day, b.kind == "call", b.customer_qty)
+                for b in self.positions
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)

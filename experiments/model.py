@@ -21,6 +21,7 @@ import pandas as pd
 from mesa.experimental.devs import DEVSimulator
 from mesa.experimental.devs.eventlist import Priority
 
+from agents.factory import build_agents
 from experiments.config import ScenarioConfig
 from experiments.flow_split import DealerFlowSplit
 from market.exchange import Exchange, WatchHit
@@ -47,7 +48,9 @@ class CascadeModel(mesa.Model):
         self.exchange = Exchange(config.prev_close_points, config.flow, ss_market, m)
         self.simulator = DEVSimulator()
         self.simulator.setup(self)
-        self.options = OptionsDesk.from_config(config.options, config.prev_close_points, m.session_start_s)
+        self.options = OptionsDesk.from_params(
+            config.options.desk_params(), config.prev_close_points, m.session_start_s
+        )
         self._watches: dict[
             int, tuple[int, Callable[[WatchHit], None]]
         ] = {}  # exchange id -> token, callback
@@ -65,9 +68,9 @@ class CascadeModel(mesa.Model):
         self._last_sample_mid = config.prev_close_points
         self._dealer_split = DealerFlowSplit(self.options)
 
-        from agents.factory import build_agents  # agents import the model's API, so import late
-
-        self.agent_groups = build_agents(self)
+        self.agent_groups = build_agents(
+            self, config.dealers, config.hedgers, config.cta, config.dip_buyers, config.prev_close_points
+        )
         for ev in config.events:
             self.schedule_at(ev.t_s, self._news, ev, priority=PRIORITY_NEWS)
             self.markers.append({"t": ev.t_s, "label": ev.name})

@@ -16,7 +16,7 @@ import pandas as pd
 
 from market import black76
 from market.exposures import DealerExposures, dealer_exposures
-from market.ivsurface import IVSurface, IVSurfaceParams
+from market.ivsurface import EventPremium, IVSurface, IVSurfaceParams
 from market.positions import OptionBook
 
 SPX_MULTIPLIER_USD = 100.0
@@ -36,6 +36,42 @@ class OptionTrade:
     qty: int
     iv: float
     price_points: float
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInterest:
+    """Open interest in one option series at the start, held by customers against the dealers.
+
+    Attributes:
+        strike_pct: strike in % of the prior close (snapped to the 5-point grid).
+        expiry_day: expiry, calendar days after the simulated day (0 = 0DTE).
+        is_call: call (True) or put (False).
+        customer_qty: SPX contracts customers hold (+ long: the dealers are short).
+    """
+
+    strike_pct: float
+    expiry_day: int
+    is_call: bool
+    customer_qty: int
+
+
+@dataclass(frozen=True, slots=True)
+class OptionsDeskParams:
+    """Everything :meth:`OptionsDesk.from_params` needs: surface, rates, premia and open interest.
+
+    Attributes:
+        surface: the IV surface's coefficients.
+        rate_cc: discount rate per year (continuously compounded).
+        inventory_vol_per_contract: quote markup per SPX contract of dealer net short options.
+        event_premia: events priced into IV at the start.
+        positions: open interest at the start.
+    """
+
+    surface: IVSurfaceParams
+    rate_cc: float
+    inventory_vol_per_contract: float
+    event_premia: tuple[EventPremium, ...] = ()
+    positions: tuple[OpenInterest, ...] = ()
 
 
 class OptionsDesk:
@@ -60,25 +96,16 @@ class OptionsDesk:
         self._last_update_s = surface.t_seconds
 
     @classmethod
-    def from_config(cls, cfg, prev_close_points: float, start_s: float) -> OptionsDesk:
-        """Build the desk from an ``OptionsConfig`` (strikes on a 5-point grid around the prior close)."""
-        params = IVSurfaceParams(
-            atm_vol_ann=cfg.atm_vol_ann,
-            skew=cfg.skew,
-            curvature=cfg.curvature,
-            spot_vol_beta=cfg.spot_vol_beta,
-            spot_vol_term_scaled=cfg.spot_vol_term_scaled,
-            demand_impact_per_usd_vega=cfg.demand_impact_per_usd_vega,
-            demand_half_life_s=cfg.demand_half_life_s,
-        )
-        surface = IVSurface(params, t_seconds=start_s)
-        for p in cfg.event_premia:
-            surface.add_event(p.name, p.event_day, p.t_s, p.move_std)
+    def from_params(cls, params: OptionsDeskParams, prev_close_points: float, start_s: float) -> OptionsDesk:
+        """Build the desk at ``start_s`` (strikes on a 5-point grid around the prior close)."""
+        surface = IVSurface(params.surface, t_seconds=start_s)
+        for p in params.event_premia:
+            surface.add_event(p.name, p.event_day, p.event_t_seconds, p.move_std)
         book = OptionBook(holders=HOLDERS)
-        for block in cfg.positions:
+        for block in params.positions:
             strike = snap_strike(prev_close_points * block.strike_pct / 100.0)
-            book.add(strike, block.expiry_day, block.kind == "call", block.customer_qty, "customer", "dealer")
-        return cls(book, surface, cfg.rate_cc, cfg.dealer_inventory_vol_per_contract)
+            book.add(strike, block.expiry_day, block.is_call, block.customer_qty, "customer", "dealer")
+        return cls(book, surface, params.rate_cc, params.inventory_vol_per_contract)
 
     # ------------------------------------------------------------------ quotes and trades
     def dealer_short_contracts(self) -> int:

@@ -156,7 +156,7 @@ def test_positions_scale_minus_one_flips_the_dealers_to_long_gamma():
 
     def gamma(overrides):
         cfg = load_scenario("nov20_2025", overrides)
-        desk = OptionsDesk.from_config(cfg.options, cfg.prev_close_points, 0.0)
+        desk = OptionsDesk.from_params(cfg.options.desk_params(), cfg.prev_close_points, 0.0)
         return desk.exposures(cfg.prev_close_points, 0.0).gamma_usd_per_pct
 
     short, flipped = gamma([]), gamma(["options.positions_scale=-1"])

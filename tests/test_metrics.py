@@ -1,4 +1,4 @@
-"""Path-shape metrics of one day (experiments.metrics.path_shape_stats) on scripted mid paths."""
+"""Summary metrics of one day (experiments.metrics) on scripted paths with known answers."""
 
 from __future__ import annotations
 
@@ -85,3 +85,67 @@ def test_fall_split_flows_run_from_the_high_to_the_low_after_it():
     assert out["fall_cta_flow_signal"] == -100.0
     assert math.isnan(out["fall_dealer_flow_vanna"])  # column missing: not measured
     assert set(out) == {f"fall_{c}" for c in metrics.SPLIT_FLOW_COLUMNS}
+
+
+# ---- the summary metrics of runner.py: returns, path, liquidity and flows ---------------------------
+
+
+def _minute_frame(mids, start: float = 0.0, **cols) -> pd.DataFrame:
+    t = start + 60.0 * np.arange(len(mids))
+    return pd.DataFrame({"t": t, "mid": np.asarray(mids, dtype=float), **cols})
+
+
+def test_one_minute_returns_interpolate_on_the_minute_grid_and_skip_the_premarket():
+    ts = pd.DataFrame({"t": [-600.0, 0.0, 30.0, 60.0, 120.0], "mid": [1.0, 100.0, 150.0, 110.0, 121.0]})
+    r = metrics.one_minute_returns(ts)
+    np.testing.assert_allclose(r, [math.log(1.1), math.log(1.1)])
+    assert metrics.one_minute_returns(ts[ts["t"] < 0]).size == 0
+
+
+def test_return_stats_on_known_paths():
+    flat = metrics.return_stats(_minute_frame([100.0] * 30))
+    assert flat["realized_vol"] == 0.0
+    assert math.isnan(flat["ret_1m_kurtosis"]) and math.isnan(flat["ret_1m_ac1"])
+    short = metrics.return_stats(_minute_frame([100.0, 101.0, 100.0]))
+    assert all(math.isnan(v) for v in short.values())
+    zigzag = metrics.return_stats(_minute_frame(100.0 * np.exp(0.001 * (np.arange(41) % 2))))
+    assert zigzag["realized_vol"] == pytest.approx(0.001 * math.sqrt(390 * 252) * math.sqrt(40 / 39))
+    assert zigzag["ret_1m_ac1"] == pytest.approx(-1.0)  # up, down, up, ...
+    assert zigzag["ret_1m_kurtosis"] == pytest.approx(-2.0)  # two-point distribution
+
+
+def test_price_path_stats_on_a_rise_then_fall():
+    ts = _minute_frame([100.0, 105.0, 110.0, 99.0, 102.0], start=-60.0)  # t = -60 is the pre-market
+    s = metrics.price_path_stats(ts, prev_close=100.0)
+    assert (s["open"], s["high"], s["low"], s["close"]) == (105.0, 110.0, 99.0, 102.0)
+    assert s["open_return_pct"] == pytest.approx(5.0)
+    assert s["high_return_pct"] == pytest.approx(10.0)
+    assert s["close_return_pct"] == pytest.approx(2.0)
+    assert s["range_pct"] == pytest.approx(11.0)
+    assert s["max_drawdown_pct"] == pytest.approx(10.0)  # 110 -> 99
+    assert (s["high_time_s"], s["low_time_s"], s["drawdown_low_time_s"]) == (60.0, 120.0, 120.0)
+
+
+def test_liquidity_stats_count_one_tick_spreads_and_depth():
+    depth = [0, 100, 200, 100, 200]
+    ts = pd.DataFrame({"t": [-30.0, 0.0, 30.0, 60.0, 90.0], "spread": [9.0, 0.25, 0.25, 0.5, 0.25],
+                       "depth_bid": depth, "depth_ask": depth})  # fmt: skip
+    s = metrics.liquidity_stats(ts, tick_points=0.25)
+    assert s["spread_1tick_share"] == pytest.approx(0.75)
+    assert s["depth_mean"] == pytest.approx(150.0)
+    assert s["depth_cv"] == pytest.approx(50.0 / 150.0)
+    empty_book = metrics.liquidity_stats(ts.assign(depth_bid=0, depth_ask=0), 0.25)
+    assert math.isnan(empty_book["depth_cv"])
+
+
+def test_flow_stats_and_fall_flows():
+    ts = _minute_frame(
+        [100.0, 103.0, 101.0, 98.0], start=-60.0, flow_cta=[5.0, 7.0, 4.0, -3.0],
+        flow_dealers=[0.0, 0.0, -10.0, -25.0], dealer_gamma=[1.0, 2.0, -4.0, -6.0],
+    )  # fmt: skip
+    assert metrics.flow_stats(ts, ("cta", "dealers", "hedgers")) == {
+        "net_flow_cta": -8.0, "net_flow_dealers": -25.0, "net_flow_hedgers": 0.0}  # fmt: skip
+    fall = metrics.fall_flows(ts, ("cta", "dealers", "hedgers"))  # from the high at t = 0 to the close
+    assert fall["fall_flow_cta"] == -10.0 and fall["fall_flow_dealers"] == -25.0
+    assert fall["fall_flow_hedgers"] == 0.0
+    assert fall["fall_dealer_gamma_mean"] == pytest.approx(-8.0 / 3.0)

@@ -6,6 +6,8 @@ Parametrized over ``experiments/scenarios/*.toml``, so a new scenario is covered
 from __future__ import annotations
 
 import math
+import os
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +21,21 @@ from experiments.runner import run_scenario
 SCENARIOS = sorted(SCENARIO_DIR.glob("*.toml"))
 
 
-def test_scenarios_are_shipped():
-    assert "calm" in shipped_scenarios()
-    assert [p.stem for p in SCENARIOS] == shipped_scenarios()
+def test_cascade_scenarios_lists_every_shipped_file_with_its_description(capsys):
+    from experiments.cli import main
+
+    assert main(["scenarios"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    listed = {line.split(None, 1)[0]: line.split(None, 1)[1] for line in lines}
+    files = sorted(e.name for e in os.scandir(SCENARIO_DIR) if e.is_file() and e.name.endswith(".toml"))
+    assert {"calm", "nov20_2025"} <= set(listed)
+    assert sorted(listed) == [f.removesuffix(".toml") for f in files] == shipped_scenarios()
+    assert len(lines) == len(files)  # one line each
+    for f in files:
+        raw = tomllib.loads((SCENARIO_DIR / f).read_text(encoding="utf-8"))
+        stem = f.removesuffix(".toml")
+        assert raw["name"] == stem  # `cascade run NAME` runs the scenario called NAME
+        assert listed[stem] == raw["description"] != ""
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

@@ -1,0 +1,159 @@
+"""The put-buying hedger (agents.hedger) against a small stub world implementing agents.world.World.
+
+No order book and no Mesa event loop: the stub records wake-ups, the test sets the price, the
+drawdown and the clock, and a real options desk books the trades.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import mesa
+import numpy as np
+import pytest
+
+from agents.hedger import HedgerConfig, HedgerParams, PutBuyingHedger, build_crowd
+from agents.world import World
+from market.ivsurface import EventPremium, IVSurfaceParams
+from market.options_desk import OptionsDesk, OptionsDeskParams
+
+F0 = 6600.0
+
+
+class StubExchange:
+    """What a hedger touches of the exchange: owners, the clock, the mark, the volume."""
+
+    def __init__(self, mid_points: float):
+        self.mid = mid_points
+        self.now_s = 0.0
+        self.cum_volume = 0
+        self.owners: list[tuple[str, str]] = []
+
+    def register_owner(self, name: str, group: str) -> int:
+        self.owners.append((name, group))
+        return len(self.owners) - 1
+
+    def mid_points(self) -> float:
+        return self.mid
+
+
+class StubWorld(mesa.Model):
+    """A World with a scripted price and drawdown; wake-ups are recorded, not run."""
+
+    def __init__(self, premia=(), seed: int = 0):
+        super().__init__(rng=np.random.default_rng(seed))
+        self.exchange = StubExchange(F0)
+        params = OptionsDeskParams(IVSurfaceParams(), 0.04, 0.0, event_premia=tuple(premia))
+        self.options = OptionsDesk.from_params(params, F0, 0.0)
+        self.day_high_points = F0
+        self.drawdown = 0.0
+        self.wakeups: list[tuple[float, Callable[..., None]]] = []
+
+    @property
+    def now_s(self) -> float:
+        return self.exchange.now_s
+
+    def schedule_at(self, t_s: float, method: Callable[..., None], *args, **kwargs) -> None:
+        self.wakeups.append((t_s, method))
+
+    def watch(self, owner: int, level_ticks: int, direction: int, method) -> int:
+        raise AssertionError("hedgers do not watch prices")
+
+    def unwatch(self, token: int) -> None:
+        raise AssertionError("hedgers do not watch prices")
+
+    def subscribe_new_high(self, agent) -> None:
+        pass
+
+    def subscribe_news(self, agent) -> None:
+        pass
+
+    def drawdown_pct(self) -> float:
+        return self.drawdown
+
+
+def _is_world(world: World) -> World:  # the stub type-checks as a World
+    return world
+
+
+def hedger(world: StubWorld, **overrides) -> PutBuyingHedger:
+    values = dict(decision_interval_s=600.0, pre_event_qty=100, post_event_qty=0, panic_drawdown_pct=1.0,
+                  panic_qty=50, monetize_gain_pct=100.0, strike_pct=95.0, expiry_day=1, panic_max_buys=0)
+    values.update(overrides)
+    return PutBuyingHedger(_is_world(world), "hedger_0", HedgerParams(**values))
+
+
+def hedger_puts(world: StubWorld) -> int:
+    return int(world.options.book.holder_qty("hedgers").sum())
+
+
+def test_schedules_its_first_decision_on_creation():
+    world = StubWorld()
+    h = hedger(world)
+    assert world.exchange.owners == [("hedger_0", "hedgers")]
+    assert [m for _, m in world.wakeups] == [h.decide]
+    assert world.wakeups[0][0] >= 0.0
+
+
+def test_buys_puts_before_the_event_and_stops_after_it():
+    world = StubWorld(premia=[EventPremium("payrolls", 0, 3600.0, 0.01)])
+    h = hedger(world, pre_event_qty=100, post_event_qty=5)
+    h.decide()
+    assert h.puts_bought == 100 and hedger_puts(world) == 100
+    (lot,) = h.lots
+    assert lot.strike == pytest.approx(0.95 * F0) and lot.strike % 5 == 0 and lot.paid_points > 0
+    assert len(world.wakeups) == 2  # sleeps again after each decision
+    world.options.resolve_event("payrolls")
+    h.decide()
+    assert h.puts_bought == 105 and hedger_puts(world) == 105
+
+
+def test_panic_purchases_are_capped_by_panic_max_buys():
+    world = StubWorld()
+    h = hedger(world, post_event_qty=1, panic_qty=50, panic_drawdown_pct=1.0, panic_max_buys=2,
+               monetize_gain_pct=1e6)  # fmt: skip
+    h.decide()  # no drawdown: the post-event quantity
+    world.drawdown = 1.5
+    for _ in range(4):
+        h.decide()
+    assert h.panic_buys == 2
+    assert h.puts_bought == 1 + 2 * 50 + 2 * 1
+    assert hedger_puts(world) == h.puts_bought
+
+
+def test_panic_buys_are_unlimited_when_panic_max_buys_is_zero():
+    world = StubWorld()
+    h = hedger(world, panic_qty=10, panic_max_buys=0, monetize_gain_pct=1e6)
+    world.drawdown = 3.0
+    for _ in range(5):
+        h.decide()
+    assert h.panic_buys == 5 and h.puts_bought == 50
+
+
+def test_monetizes_puts_that_gained_enough_and_keeps_the_others():
+    world = StubWorld(premia=[EventPremium("fomc", 0, 20_000.0, 0.01)])
+    h = hedger(world, pre_event_qty=100, monetize_gain_pct=100.0)
+    h.decide()  # buys 100 puts at 95% of 6600
+    world.options.resolve_event("fomc")  # after the event: no new purchases (post_event_qty = 0)
+    world.exchange.now_s = 600.0
+    h.decide()  # spot unchanged: the put has not doubled, it is kept
+    assert h.puts_sold == 0 and len(h.lots) == 1
+    world.exchange.mid = 0.94 * F0  # the index falls through the strike: the put is worth far more
+    world.exchange.now_s = 1200.0
+    h.decide()
+    assert h.puts_sold == 100 and h.lots == []
+    assert hedger_puts(world) == 0
+    assert [t.qty for t in world.options.trades] == [100, -100]
+    assert world.options.trades[1].price_points >= 2 * world.options.trades[0].price_points
+
+
+def test_build_crowd_draws_staggered_panic_thresholds_reproducibly():
+    config = HedgerConfig(n_agents=6, panic_drawdown_pct=1.0, panic_drawdown_max_pct=2.5, panic_qty=10)
+    crowds = [build_crowd(StubWorld(seed=7), config) for _ in range(2)]
+    params = [[h.params for h in crowd] for crowd in crowds]
+    assert params[0] == params[1]
+    thresholds = [p.panic_drawdown_pct for p in params[0]]
+    assert all(1.0 <= x <= 2.5 for x in thresholds) and len(set(thresholds)) == 6
+    assert all(math.isfinite(p.decision_interval_s) and p.decision_interval_s > 0 for p in params[0])
+    assert [h.name for h in crowds[0]] == [f"hedger_{i}" for i in range(6)]
