@@ -244,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         t_run = time.perf_counter() - t1
         if code != 0:
             raise SystemExit(f"cascade {' '.join(COMMAND)} failed ({code})")
-        print(f"cold `cascade {' '.join(COMMAND)}`: {t_import + t_run:.1f} s wall "
+        state = "cold" if profile.total_s > 0 else "warm (nothing compiled)"
+        print(f"first run in this cache, {state}: `cascade {' '.join(COMMAND)}`: "
+              f"{t_import + t_run:.1f} s wall "
               f"({t_import:.1f} s imports, {t_run:.1f} s run incl. compiles)")  # fmt: skip
         env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
         t2 = time.perf_counter()
