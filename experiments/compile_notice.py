@@ -5,8 +5,8 @@ code in its cache folder (``NUMBA_CACHE_DIR``; if that is unset, ``__pycache__``
 or ``~/.cache/numba`` when that is read-only). With an empty cache the first day spends minutes
 compiling, so :func:`compile_notice` prints, on stderr::
 
-    cascade: compiling the numba kernels (first run only; about 4 min on a 2-core machine) ...
-    cascade: done, compiled in 212 s
+    cascade: compiling the numba kernels (first run only; about 3 min on a 2-core machine) ...
+    cascade: done, compiled in 131 s
 
 Detection is cheap (no compiling, a few small file reads): a kernel module is *cold* when the cache
 folder numba uses for it holds no index file (``<module>.<function>-<line>.py311.nbi``) written by
@@ -30,14 +30,16 @@ from typing import TextIO
 
 __all__ = ["KERNEL_MODULES", "cold_modules", "compile_notice", "has_fresh_index"]
 
-#: Modules with ``@njit(cache=True)`` kernels, with their cold compile time in seconds for
-#: ``cascade run calm`` on the shared 2-core machine (``benchmarks/bench_compile.py``).
+#: Modules with ``@njit(cache=True)`` kernels, with their share (seconds) of the cold compile of a first
+#: ``cascade run`` on the shared 2-core machine (``benchmarks/bench_compile.py``: 131 s for calm, plus
+#: about 12 s for the specializations nov20_2025 adds; ``_flow_kernels`` includes the order-book helpers
+#: it inlines).
 KERNEL_MODULES: dict[str, float] = {
-    "market._lob_kernels": 90.0,
-    "market._flow_kernels": 90.0,
-    "market.black76": 20.0,
-    "market.ivsurface": 5.0,
-    "market.exposures": 5.0,
+    "market._flow_kernels": 120.0,
+    "market._lob_kernels": 15.0,
+    "market.black76": 10.0,
+    "market.ivsurface": 3.0,
+    "market.exposures": 3.0,
 }
 
 
@@ -101,7 +103,7 @@ def _estimate(cold: Sequence[str]) -> str:
     seconds = sum(KERNEL_MODULES.get(name, 30.0) for name in cold)
     if seconds < 90:
         return f"about {int(math.ceil(seconds / 10.0) * 10)} s"
-    return f"about {int(round(seconds / 60.0))} min"
+    return f"about {int(math.ceil(seconds / 60.0))} min"
 
 
 @contextmanager
@@ -128,7 +130,8 @@ def compile_notice(stream: TextIO | None = None, cold: Sequence[str] | None = No
     timer = _outermost_timer()
     with event.install_listener("numba:compile", timer):
         yield
-    print(f"cascade: done, compiled in {timer.total_s:.0f} s", file=out, flush=True)
+    digits = 0 if timer.total_s >= 10 else 1
+    print(f"cascade: done, compiled in {timer.total_s:.{digits}f} s", file=out, flush=True)
 
 
 def _outermost_timer():
