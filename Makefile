@@ -39,12 +39,14 @@ demo: setup
 	$(BIN)/cascade sweep nov20_2025 --grid dip_buyers.capital_usd=3e7,3e8,3e9 --seeds 4 --workers 2 --keep-series --out $(RUNS)/dip_sweep
 	$(BIN)/cascade plot $(RUNS)/dip_sweep
 
+## Speed figures; the last one compiles every kernel into a temporary cache (a few minutes of CPU).
 bench: setup
 	$(BIN)/python benchmarks/bench_lob.py
 	$(BIN)/python benchmarks/bench_options.py
 	$(BIN)/python benchmarks/bench_day.py
 	$(BIN)/python benchmarks/bench_day.py --scenario nov20_2025 --no-scaling
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_compile.py --inline-module none
 
 lint: setup
 	$(BIN)/ruff check .

@@ -3,7 +3,8 @@
 For the scenario (default ``calm``) it prints
 
 * the day through the whole model (``CascadeModel`` build + ``run``: background flow, agents,
-  sampling, options desk), best of ``--repeats`` after one warm-up run, and the exchange alone
+  sampling, options desk), best of ``--repeats`` after one warm-up run, the throughput it gives
+  (days per hour per core, for sweeps on warm workers), and the exchange alone
   (the compiled background flow for the same session), with messages and messages/s;
 * peak memory of a fresh process that runs the day once (``ru_maxrss``, and the peak of Python-
   and numpy-traced allocations during the day from ``tracemalloc``);
@@ -154,6 +155,10 @@ def main() -> None:
         f"\nmodel day (best of {args.repeats}, warm): {day['total_s']:.3f} s  (build {day['build_s']:.3f} s, "
         f"run {day['run_s']:.3f} s)  {day['messages']:,} messages, {day['trades']:,} trades, "
         f"{day['agents']} agents  ->  {rate / 1e6:.2f} M messages/s"
+    )
+    print(
+        f"throughput: {3600.0 / day['total_s']:,.0f} {name} days per hour per core (3600 s / the model "
+        "day above, back to back in a warm process; `cascade run` adds start-up and writing outputs)"
     )
     print(
         f"exchange alone (background flow):   {ex['total_s']:.3f} s  {ex['messages']:,} messages  ->  "

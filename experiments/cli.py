@@ -45,7 +45,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_run_out(args.out, args.overwrite)  # before the day is simulated
     except (ConfigError, OutputError) as exc:
         return _fail(str(exc))
-    result = run_scenario(config, args.seed)
+    from experiments.compile_notice import compile_notice
+
+    with compile_notice():  # one line on stderr if numba's cache is cold (first run only)
+        result = run_scenario(config, args.seed)
     try:
         out = write_run(result, args.out, overwrite=args.overwrite)
     except OutputError as exc:  # the folder changed while the day ran

@@ -18,9 +18,11 @@ at most the runs in flight. A different sweep in the same directory is refused.
 
 Executors: local processes (``ProcessPoolExecutor``, 'spawn' start method, like Mesa forces) by
 default; ``workers=1`` runs in this process. With ``scheduler="tcp://host:port"`` the runs go to an
-existing Dask cluster through ``Client.submit``. Workers inherit this process's environment when local
-(set ``NUMBA_CACHE_DIR`` to a writable folder before starting the sweep so their numba cache stays
-warm); **Dask workers started elsewhere must have ``NUMBA_CACHE_DIR`` set in their own environment**,
+existing Dask cluster through ``Client.submit``. Local worker processes use this process's numba cache
+folder (:func:`numba_cache_dir`, passed to them explicitly), so one warm cache serves the machine; a
+``LocalCluster`` started from this process inherits its environment (set ``NUMBA_CACHE_DIR`` to a
+writable folder before starting it); **Dask workers started elsewhere must have ``NUMBA_CACHE_DIR`` set in
+their own environment** (one folder per machine, shared by its workers; the first run there compiles),
 be able to import ``experiments`` and the runner's module, and, with ``keep_series=True``, see
 ``out_dir`` on a shared filesystem. Run records are written by this (client) process only.
 """
@@ -492,8 +494,31 @@ def _check_out_dir(out_dir: Path, spec: Mapping[str, Any]) -> bool:
 # ---------------------------------------------------------------------------------------- executors
 
 
-def _watch_parent() -> None:  # pragma: no cover - runs in worker processes
-    """Worker initializer: ignore Ctrl-C (the parent handles it) and die with the parent."""
+def numba_cache_dir() -> str | None:
+    """The numba cache folder this process uses (absolute), or None for numba's default locations.
+
+    numba reads ``NUMBA_CACHE_DIR`` once, when it is imported: once it is, ``numba.config.CACHE_DIR``
+    is what this process really uses, whatever the environment says now.
+    """
+    numba = sys.modules.get("numba")
+    path = numba.config.CACHE_DIR if numba is not None else os.environ.get("NUMBA_CACHE_DIR", "")
+    return os.path.abspath(path) if path else None
+
+
+def _use_numba_cache(path: str | None) -> None:  # pragma: no cover - runs in worker processes
+    """Make this (worker) process use the numba cache folder ``path`` (None: numba's defaults)."""
+    if path is None:
+        os.environ.pop("NUMBA_CACHE_DIR", None)
+    else:
+        os.environ["NUMBA_CACHE_DIR"] = path
+    numba = sys.modules.get("numba")  # not imported yet in a fresh worker; set it anyway if it is
+    if numba is not None:
+        numba.config.CACHE_DIR = path or ""
+
+
+def _watch_parent(cache_dir: str | None = None) -> None:  # pragma: no cover - runs in worker processes
+    """Worker initializer: the parent's numba cache; ignore Ctrl-C (the parent handles it); die with it."""
+    _use_numba_cache(cache_dir)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         try:
@@ -559,6 +584,7 @@ class _LocalProcesses(_Backend):
             max_workers=self.capacity,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_watch_parent,
+            initargs=(numba_cache_dir(),),  # one warm cache per machine, whatever the workers' env
         )
 
     def _track(self) -> None:

@@ -181,3 +181,12 @@ def instant_run(
 def not_a_dict_run(scenario: str, seed: int, overrides: Sequence[str] = (), series_path: str | None = None):
     """A broken runner: returns a list."""
     return [1, 2, 3]
+
+
+def cache_dir_run(
+    scenario: str, seed: int, overrides: Sequence[str] = (), series_path: str | None = None
+) -> dict:
+    """The numba cache folder the worker uses (``numba.config.CACHE_DIR``), and its process id."""
+    import numba
+
+    return {"seed": int(seed), "numba_cache_dir": numba.config.CACHE_DIR, "worker_pid": os.getpid()}

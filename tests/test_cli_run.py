@@ -124,3 +124,21 @@ def test_plot_of_a_directory_that_is_not_a_run_is_an_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("cascade: error: ")
     assert not (tmp_path / "plots").exists()
+
+
+def test_run_imports_no_sweep_plot_or_page_libraries(tmp_path):
+    """``cascade run`` without ``--plot`` imports only what a day needs (issue #16: start-up time)."""
+    heavy = ("dask", "distributed", "matplotlib", "solara", "optuna", "SALib", "experiments.plots",
+             "experiments.viz", "experiments.sweep", "experiments.calibrate", "experiments.sensitivity")
+    out = str(tmp_path / "o")
+    code = (
+        "import sys\nfrom experiments.cli import main\n"
+        f"code = main(['run', 'calm', '--set', 'market.session_end_s=60', '--out', {out!r}])\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules), code)\n"
+    )
+    env = dict(os.environ)
+    env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[] 0"

@@ -65,6 +65,23 @@ POINTS = grid(["x=0,1,2", "mode=a,b"])
 SEEDS = seeds_for(2025, 3)
 
 
+def test_local_workers_use_the_numba_cache_of_this_process(tmp_path, monkeypatch):
+    import numba
+
+    from experiments.sweep import numba_cache_dir
+
+    # The environment now says another folder, but numba (imported) already uses its own: the workers
+    # must use the folder this process really uses, so one warm cache serves the machine.
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "elsewhere"))
+    ours = numba_cache_dir()
+    assert ours == (os.path.abspath(numba.config.CACHE_DIR) if numba.config.CACHE_DIR else None)
+    df = run_sweep("calm", grid([]), seeds_for(1, 4), tmp_path / "sweep", workers=2,
+                   runner="sweep_fakes:cache_dir_run", progress=False)  # fmt: skip
+    assert (df["status"] == "ok").all() and df["worker_pid"].nunique() >= 1
+    assert set(df["numba_cache_dir"]) == {ours or ""}
+    assert df["worker_pid"].ne(os.getpid()).all()
+
+
 def test_local_processes_sweep_end_to_end(tmp_path, calls):
     out = tmp_path / "sweep"
     df = run_sweep("calm", POINTS, SEEDS, out, workers=2, runner=RUNNER, progress=False)
