@@ -239,6 +239,43 @@ def _levels(summary: Mapping[str, Any], with_open: bool = False) -> list[tuple[f
     return out
 
 
+CTA_TRIGGER_GROUP_PCT = 0.4  # CTA triggers closer than this (% of the level) share one label
+
+
+def _grouped_labels(
+    shown: Sequence[tuple[float, str]], prev_close: float | None
+) -> list[tuple[float, str, str]]:
+    """``(level, kind, text)`` per label, sorted by level.
+
+    CTA triggers (one per CTA and lookback) that lie within ``CTA_TRIGGER_GROUP_PCT`` of each other
+    share one label with their count and range.
+    """
+    out: list[tuple[float, str, str]] = []
+    group: list[float] = []
+
+    def flush() -> None:
+        if len(group) == 1:
+            out.append((group[0], "CTA trigger", _level_text(group[0], "CTA trigger", prev_close)))
+        elif group:
+            mid = float(np.median(group))
+            text = f"{len(group)} CTA triggers {min(group):,.0f}-{max(group):,.0f}"
+            if prev_close:
+                lo_pct, hi_pct = ((x / prev_close - 1) * 100 for x in (min(group), max(group)))
+                text += f" ({lo_pct:+.1f}..{hi_pct:+.1f}%)"
+            out.append((mid, "CTA trigger", text))
+        group.clear()
+
+    for level, kind in sorted(shown):
+        if kind == "CTA trigger":
+            if group and level - group[-1] > CTA_TRIGGER_GROUP_PCT / 100 * level:
+                flush()
+            group.append(level)
+            continue
+        out.append((level, kind, _level_text(level, kind, prev_close)))
+    flush()
+    return sorted(out, key=lambda x: x[0])
+
+
 def _level_text(level: float, kind: str, prev_close: float | None) -> str:
     text = f"{kind} {level:,.0f}" if kind != "prev close" else f"prev close {level:,.2f}"
     if prev_close and kind != "prev close":
@@ -330,11 +367,12 @@ def _draw_levels(ax: Axes, summary: Mapping[str, Any], window: tuple[float, floa
     ax.set_ylim(lo, hi)
     for level, kind in shown:
         ax.axhline(level, zorder=2, label=f"_{kind}", gid=kind, **_LEVEL_STYLE[kind])
-    fracs = [(v - lo) / (hi - lo) for v, _ in shown]
-    for (level, kind), frac, y in zip(shown, fracs, _spread_positions(fracs, 0.045), strict=True):
+    labels = _grouped_labels(shown, prev_close)
+    fracs = [(v - lo) / (hi - lo) for v, _, _ in labels]
+    for (_, kind, text), frac, y in zip(labels, fracs, _spread_positions(fracs, 0.045), strict=True):
         color = _LEVEL_STYLE[kind]["color"]
         ax.annotate(
-            _level_text(level, kind, prev_close), xy=(1.0, frac), xycoords="axes fraction",
+            text, xy=(1.0, frac), xycoords="axes fraction",
             xytext=(1.015, y), textcoords="axes fraction", fontsize=8, color=color, va="center",
             arrowprops={"arrowstyle": "-", "color": color, "lw": 0.6, "shrinkA": 0, "shrinkB": 0},
             annotation_clip=False,

@@ -468,3 +468,14 @@ def test_run_dashboard_split_panel_draws_the_cumulative_needs_by_cause():
     bare = plots.run_dashboard(synthetic_timeseries(), synthetic_summary(ts))
     empty = dict(zip(plots.DASHBOARD_PANELS, bare.axes, strict=False))["split"]
     assert any("no dealer or CTA" in t.get_text() for t in empty.texts)
+
+
+def test_close_cta_triggers_share_one_label_and_far_ones_keep_their_own():
+    shown = [(6700.0, "CTA trigger"), (6705.0, "CTA trigger"), (6712.0, "CTA trigger"),
+             (6500.0, "CTA trigger"), (6650.0, "support")]
+    labels = plots._grouped_labels(shown, 6642.16)
+    texts = [t for _, _, t in labels]
+    assert len(labels) == 3
+    assert any(t.startswith("3 CTA triggers 6,700-6,712") for t in texts)
+    assert any(t.startswith("CTA trigger 6,500") for t in texts)
+    assert [lv for lv, _, _ in labels] == sorted(lv for lv, _, _ in labels)
