@@ -68,6 +68,19 @@ class CTAParams:
     execution_horizon_s: float = 0.0  # > 0: slices of gap * slice_interval / horizon (TWAP-like)
 
 
+def slice_contracts(gap: float, p: CTAParams) -> int:
+    """Signed child order (contracts) toward a gap of ``gap`` contracts (``|gap| >= 1``).
+
+    At most ``max_slice_contracts``; with an ``execution_horizon_s`` the gap times
+    ``slice_interval_s / execution_horizon_s`` (at least 1 contract), so a new target is worked over
+    about the horizon.
+    """
+    size = abs(gap)
+    if p.execution_horizon_s > 0:  # work the gap over the horizon, not at once
+        size = max(1.0, round(size * p.slice_interval_s / p.execution_horizon_s))
+    return int(math.copysign(min(size, abs(gap), p.max_slice_contracts), gap))
+
+
 class CTATrendFollower(TraderAgent):
     """A trend follower trading futures toward a vol-targeted moving-average signal."""
 
@@ -172,12 +185,7 @@ class CTATrendFollower(TraderAgent):
         if abs(gap) < 1.0:
             self._working = False
             return
-        p = self.params
-        size = abs(gap)
-        if p.execution_horizon_s > 0:  # work the gap over the horizon, not at once
-            size = max(1.0, round(size * p.slice_interval_s / p.execution_horizon_s))
-        qty = int(math.copysign(min(size, abs(gap), p.max_slice_contracts), gap))
-        self.trade_market(qty, self.params.max_slippage_ticks)
+        self.trade_market(slice_contracts(gap, self.params), self.params.max_slippage_ticks)
         self.wake_in(self.params.slice_interval_s * float(self.rng.uniform(0.5, 1.5)), self.execute_slice)
 
     def _arm_watches(self) -> None:

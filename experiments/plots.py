@@ -563,18 +563,25 @@ def _flows_panel(ax: Axes, ts: pd.DataFrame) -> None:
             off.append(CLASS_NAMES[cls])
             continue
         ax.plot(ts["t"], values, color=CLASS_COLORS[cls], lw=1.4, label=CLASS_NAMES[cls])
-    ax.axhline(0.0, color="0.3", lw=0.6)
-    ax.set_ylabel("cum. net flow\n(contracts)")
-    _thousands(ax)
-    ax.grid(alpha=0.25)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
-                  title="+ = net bought", title_fontsize=8)
+    if _cumulative_axes(ax, "cum. net flow\n(contracts)", "+ = net bought"):
         if off:
             ax.text(1.01, 0.0, "no flow:\n" + "\n".join(off), transform=ax.transAxes, fontsize=7.5,
                     color="0.5", va="bottom", ha="left")
     else:
         _no_data(ax, "no flows recorded")
+
+
+def _cumulative_axes(ax: Axes, ylabel: str, legend_title: str) -> bool:
+    """Zero line, label, grid and a legend right of a cumulative-contracts panel; False if empty."""
+    ax.axhline(0.0, color="0.3", lw=0.6)
+    ax.set_ylabel(ylabel)
+    _thousands(ax)
+    ax.grid(alpha=0.25)
+    if not ax.get_legend_handles_labels()[0]:
+        return False
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
+              title=legend_title, title_fontsize=8)
+    return True
 
 
 def _fmt_num(value: float | None, fmt: str) -> str:
@@ -587,13 +594,7 @@ def _split_panel(ax: Axes, ts: pd.DataFrame) -> None:
         values = _column(ts, col)
         if values is not None:
             ax.plot(ts["t"], values, label=label, **style)
-    ax.axhline(0.0, color="0.3", lw=0.6)
-    ax.set_ylabel("cum. hedge need\nby cause (contracts)")
-    _thousands(ax)
-    ax.grid(alpha=0.25)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
-                  title="+ = buy futures", title_fontsize=8)
+    if _cumulative_axes(ax, "cum. hedge need\nby cause (contracts)", "+ = buy futures"):
         ax.set_title("target changes, not trades: dealers execute theirs with a lag (band, clip and "
                      "participation caps); CTAs in slices", loc="left", fontsize=8, color="0.35")
     else:

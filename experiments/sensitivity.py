@@ -169,32 +169,12 @@ def run_sensitivity(
             y = np.where(np.isfinite(y), y, np.nanmean(y) if np.isfinite(y).any() else 0.0)
         if method == "sobol":
             res = sobol_analyze.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=seed)
-            for i, p in enumerate(params):
-                rows.append(
-                    {
-                        "metric": metric,
-                        "param": p.key,
-                        "S1": res["S1"][i],
-                        "S1_conf": res["S1_conf"][i],
-                        "ST": res["ST"][i],
-                        "ST_conf": res["ST_conf"][i],
-                        "n_filled": n_bad,
-                    }
-                )
+            keys = ("S1", "S1_conf", "ST", "ST_conf")
         else:
             res = morris_analyze.analyze(problem, x, y, conf_level=0.95, num_levels=4, seed=seed)
-            for i, p in enumerate(params):
-                rows.append(
-                    {
-                        "metric": metric,
-                        "param": p.key,
-                        "mu_star": res["mu_star"][i],
-                        "mu_star_conf": res["mu_star_conf"][i],
-                        "sigma": res["sigma"][i],
-                        "mu": res["mu"][i],
-                        "n_filled": n_bad,
-                    }
-                )
+            keys = ("mu_star", "mu_star_conf", "sigma", "mu")
+        for i, p in enumerate(params):
+            rows.append({"metric": metric, "param": p.key, **{k: res[k][i] for k in keys}, "n_filled": n_bad})
     table = pd.DataFrame(rows)
     table.to_csv(out / "indices.csv", index=False)
     samples.to_parquet(out / "samples.parquet", index=False)

@@ -162,18 +162,8 @@ def test_parse_param():
 def test_calibration_recovers_a_fake_days_parameters(fast_dir, targets_file):
     out = fast_dir / "cal"
     params = [parse_param("a=0:1"), parse_param("b=0:1")]
-    table = calibrate(
-        "calm",
-        load_targets(targets_file),
-        params,
-        out,
-        n_trials=40,
-        seeds=[1, 2],
-        runner=RUNNER,
-        workers=1,
-        progress=False,
-        root_seed=3,
-    )
+    same = dict(seeds=[1, 2], runner=RUNNER, workers=1, progress=False, root_seed=3)
+    table = calibrate("calm", load_targets(targets_file), params, out, n_trials=40, **same)
     assert len(table) == 40 and (table["state"] == "COMPLETE").all()
     best = json.loads((out / "best.json").read_text())
     assert abs(best["params"]["a"] - TRUE["a"]) < 0.05
@@ -190,18 +180,7 @@ def test_calibration_recovers_a_fake_days_parameters(fast_dir, targets_file):
     )
     assert {"median_close_return_pct", "z_high_time_s", "n_ok"} <= set(table.columns)
     # more trials later: the same command with a larger budget extends the study
-    table2 = calibrate(
-        "calm",
-        load_targets(targets_file),
-        params,
-        out,
-        n_trials=42,
-        seeds=[1, 2],
-        runner=RUNNER,
-        workers=1,
-        progress=False,
-        root_seed=3,
-    )
+    table2 = calibrate("calm", load_targets(targets_file), params, out, n_trials=42, **same)
     assert len(table2) == 42
     assert json.loads((out / "calibration.json").read_text())["n_trials"] == 42
     # a different calibration in the same folder is refused before anything is written

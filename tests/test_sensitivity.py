@@ -39,18 +39,9 @@ def fast_dir():
 def test_ishigami_sobol_indices_through_the_sweep_engine(fast_dir):
     out = fast_dir / "sens"
     params = [parse_param(s) for s in ISHIGAMI]
-    table = run_sensitivity(
-        "calm",
-        params,
-        out,
-        method="sobol",
-        n=1024,
-        seeds=[0],
-        metrics=["ishigami"],
-        workers=1,
-        runner=RUNNER,
-        progress=False,
-    )
+    same = dict(method="sobol", n=1024, seeds=[0], metrics=["ishigami"], workers=1, runner=RUNNER,
+                progress=False)
+    table = run_sensitivity("calm", params, out, **same)
     t = table.set_index("param")
     for p in ("x1", "x2", "x3"):
         assert t.loc[p, "S1"] == pytest.approx(S1_KNOWN[p], abs=0.05), p
@@ -62,19 +53,7 @@ def test_ishigami_sobol_indices_through_the_sweep_engine(fast_dir):
     assert info["n_rows"] == 5120 and info["method"] == "sobol"
     assert (out / "plots" / "indices.png").stat().st_size > 1000
     # resumable: the same call again runs nothing and gives the same indices
-    again = run_sensitivity(
-        "calm",
-        params,
-        out,
-        method="sobol",
-        n=1024,
-        seeds=[0],
-        metrics=["ishigami"],
-        workers=1,
-        runner=RUNNER,
-        progress=False,
-        plots=False,
-    )
+    again = run_sensitivity("calm", params, out, plots=False, **same)
     pd.testing.assert_frame_equal(again, table)
 
 
