@@ -1,4 +1,4 @@
-"""Helpers for the interactive page (``experiments/viz_app.py``) and the notebooks.
+"""Helpers for the interactive page (``experiments/viz/app.py``) and the notebooks.
 
 Nothing here imports Solara: the model wrapper and the live charts are plain Python and matplotlib,
 so notebooks and tests use them without the browser stack.

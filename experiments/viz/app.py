@@ -1,7 +1,7 @@
 """The interactive page: Mesa's ``SolaraViz`` around :class:`experiments.viz.CascadeVizModel`.
 
 Run it with ``cascade viz [SCENARIO] --port N`` (which sets ``CASCADE_VIZ_SCENARIO`` and starts
-``solara run experiments/viz_app.py --host 127.0.0.1 --port N --production``). The sidebar holds
+``solara run experiments/viz/app.py --host 127.0.0.1 --port N --production``). The sidebar holds
 Mesa's Reset / Play / Step buttons, the play and render intervals, and the model's parameters
 (scenario, seed, dip-buy capital, dealer positioning scale, CTA capital, simulated seconds per step);
 new parameters take effect on *Reset*. The charts redraw after every step (every *render interval*
@@ -25,7 +25,7 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from experiments.config import load_scenario, shipped_scenarios
-from experiments.viz import CascadeVizModel, format_usd, parse_usd, viz_scenario
+from experiments.viz.charts import CascadeVizModel, format_usd, parse_usd, viz_scenario
 
 SCENARIO = viz_scenario()
 _BASE = load_scenario(SCENARIO)
