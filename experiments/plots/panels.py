@@ -187,9 +187,14 @@ def _draw_trades(ax: Axes, trades: pd.DataFrame) -> None:
     ax.scatter(sub["time_s"], sub["price"], s=3, c=color, alpha=0.25, lw=0, rasterized=True, zorder=1)
 
 
-def _draw_levels(ax: Axes, summary: Mapping[str, Any], window: tuple[float, float]) -> list[str]:
-    """Horizontal level lines with labels in the right margin; returns labels of off-scale levels."""
-    prev_close = _num(summary, "prev_close")
+def _level_lines(
+    ax: Axes, summary: Mapping[str, Any], window: tuple[float, float]
+) -> tuple[list[tuple[float, str]], list[str], tuple[float, float]]:
+    """Horizontal level lines within reach of ``window`` (index points); sets the y limits.
+
+    Returns:
+        The drawn ``(level, kind)`` pairs, labels of the off-scale levels and the y limits.
+    """
     lo, hi = window
     reach = 0.35 * (hi - lo)
     shown, off = [], []
@@ -204,6 +209,13 @@ def _draw_levels(ax: Axes, summary: Mapping[str, Any], window: tuple[float, floa
     ax.set_ylim(lo, hi)
     for level, kind in shown:
         ax.axhline(level, zorder=2, label=f"_{kind}", gid=kind, **_LEVEL_STYLE[kind])
+    return shown, off, (lo, hi)
+
+
+def _draw_levels(ax: Axes, summary: Mapping[str, Any], window: tuple[float, float]) -> list[str]:
+    """Horizontal level lines with labels in the right margin; returns labels of off-scale levels."""
+    prev_close = _num(summary, "prev_close")
+    shown, off, (lo, hi) = _level_lines(ax, summary, window)
     labels = _grouped_labels(shown, prev_close)
     fracs = [(v - lo) / (hi - lo) for v, _, _ in labels]
     for (_, kind, text), frac, y in zip(labels, fracs, _spread_positions(fracs, 0.045), strict=True):
@@ -329,9 +341,12 @@ def _depth_lines(ax: Axes, ts: pd.DataFrame) -> None:
     ax.text(0.005, 0.05, "bids", transform=ax.transAxes, va="bottom", fontsize=8, color=_BUY_COLOR)
 
 
-def _dealer_panel(ax: Axes, ts: pd.DataFrame) -> Axes:
-    """Dealer gamma (fill, left axis) and futures hedge position (line, twin right axis)."""
-    twin = ax.twinx()
+def _dealer_panel(ax: Axes, ts: pd.DataFrame, twin: Axes | None = None) -> Axes:
+    """Dealer gamma (fill, left axis) and futures hedge position (line, twin right axis).
+
+    ``twin``: the right axis to draw the hedge on (default: a new ``ax.twinx()``); returned.
+    """
+    twin = ax.twinx() if twin is None else twin
     gamma, hedge = _column(ts, "dealer_gamma"), _column(ts, "dealer_hedge")
     t = ts["t"].to_numpy(dtype=float)
     if gamma is None and hedge is None:
@@ -392,7 +407,8 @@ def _iv_panel(ax: Axes, ts: pd.DataFrame) -> None:
     _series_panel(ax, scaled, "_iv", "ATM IV\n(vol points)", "no implied vol recorded", color="#8c564b")
 
 
-def _flows_panel(ax: Axes, ts: pd.DataFrame) -> None:
+def _flows_panel(ax: Axes, ts: pd.DataFrame, legend: str = "right") -> None:
+    """Cumulative net flow per agent class (contracts); ``legend``: "right" of the axes or "above"."""
     off = []
     for cls in CLASSES:
         values = _column(ts, f"flow_{cls}")
@@ -400,22 +416,30 @@ def _flows_panel(ax: Axes, ts: pd.DataFrame) -> None:
             off.append(CLASS_NAMES[cls])
             continue
         ax.plot(ts["t"], values, color=CLASS_COLORS[cls], lw=1.4, label=CLASS_NAMES[cls])
-    if _cumulative_axes(ax, "cum. net flow\n(contracts)", "+ = net bought"):
-        if off:
+    if _cumulative_axes(ax, "cum. net flow\n(contracts)", "+ = net bought", legend):
+        if off and legend == "right":
             ax.text(1.01, 0.0, "no flow:\n" + "\n".join(off), transform=ax.transAxes, fontsize=7.5,
                     color="0.5", va="bottom", ha="left")
     else:
         _no_data(ax, "no flows recorded")
 
 
-def _cumulative_axes(ax: Axes, ylabel: str, legend_title: str) -> bool:
-    """Zero line, label, grid and a legend right of a cumulative-contracts panel; False if empty."""
+def _cumulative_axes(ax: Axes, ylabel: str, legend_title: str, legend: str = "right") -> bool:
+    """Zero line, label, grid and a legend of a cumulative-contracts panel; False if empty.
+
+    ``legend``: "right" of the axes (with ``legend_title``) or "above" them, 3 a row (no title).
+    """
     ax.axhline(0.0, color="0.3", lw=0.6)
     ax.set_ylabel(ylabel)
     _thousands(ax)
     ax.grid(alpha=0.25)
-    if not ax.get_legend_handles_labels()[0]:
+    handles = ax.get_legend_handles_labels()[0]
+    if not handles:
         return False
+    if legend == "above":
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.1, fontsize=7,
+                  ncols=min(len(handles), 3), frameon=False, handlelength=1.6, columnspacing=1.0)
+        return True
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
               title=legend_title, title_fontsize=8)
     return True
