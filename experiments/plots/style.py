@@ -116,13 +116,31 @@ def _money_scale(values: Any) -> tuple[float, str]:
     return 1.0, "$"
 
 
+class MoneyFormatter(ticker.EngFormatter):
+    """Dollar tick labels with a k/m/bn/tn suffix, e.g. ``$2.5bn``: matplotlib's engineering formatter.
+
+    Args:
+        dollar: Prefix ``$`` (``False``: ``2.5bn``, how the page writes amounts).
+    """
+
+    ENG_PREFIXES = {0: "", 3: "k", 6: "m", 9: "bn", 12: "tn"}
+
+    def __init__(self, dollar: bool = True):
+        super().__init__(unit="", places=None, sep="")
+        self.dollar = dollar
+
+    def format_data(self, value: float) -> str:
+        """``$2.5bn`` for 2.5e9 (``%g`` of the mantissa; amounts below $1k as they are)."""
+        text = super().format_data(abs(float(value)))
+        return ("-" if value < 0 else "") + ("$" if self.dollar else "") + text
+
+
+_MONEY = MoneyFormatter()
+
+
 def _money_label(x: float, _pos: Any = None) -> str:
-    """Dollar tick label with k/m/bn suffix, e.g. ``$2.5bn``."""
-    ax_ = abs(x)
-    for div, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-        if ax_ >= div:
-            return f"${x / div:g}{suffix}"
-    return f"${x:g}"
+    """Dollar label with k/m/bn/tn suffix, e.g. ``$2.5bn`` (see :class:`MoneyFormatter`)."""
+    return _MONEY.format_data(x)
 
 
 def _thousands(ax: Axes, decimals: int = 0) -> None:

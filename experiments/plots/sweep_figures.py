@@ -16,7 +16,14 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
 from experiments.plots.stats import bootstrap_median_ci, wilson_interval
-from experiments.plots.style import _FAN_COLORS, _clock_axis, _finite, _money_label, _new_figure
+from experiments.plots.style import (
+    _FAN_COLORS,
+    MoneyFormatter,
+    _clock_axis,
+    _finite,
+    _money_label,
+    _new_figure,
+)
 
 _MAX_PHASE_VALUES = 12
 _PHASE_BINS = 8
@@ -161,7 +168,7 @@ def _x_scale(ax: Axes, values: np.ndarray, param: str) -> None:
         else:
             ax.set_xscale("log")
     if "usd" in param.lower():
-        ax.xaxis.set_major_formatter(ticker.FuncFormatter(_money_label))
+        ax.xaxis.set_major_formatter(MoneyFormatter())
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
 
 

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experiments.config import ScenarioConfig, load_scenario
+from experiments.plots.style import MoneyFormatter
 
 DEFAULT_SCENARIO = "nov20_2025"
 """Scenario of the page when ``CASCADE_VIZ_SCENARIO`` is not set."""
-_USD_UNITS = {"": 1.0, "k": 1e3, "m": 1e6, "mn": 1e6, "b": 1e9, "bn": 1e9}
-_USD = re.compile(r"\$?\s*([-+]?[0-9][0-9_,]*\.?[0-9]*(?:e[-+]?[0-9]+)?)\s*(k|mn|m|bn|b)?", re.IGNORECASE)
+_USD_UNITS = {"": 1.0, "k": 1e3, "m": 1e6, "mn": 1e6, "b": 1e9, "bn": 1e9, "t": 1e12, "tn": 1e12}
+_USD = re.compile(r"\$?\s*([-+]?[0-9][0-9_,]*\.?[0-9]*(?:e[-+]?[0-9]+)?)\s*(k|mn|m|bn|b|tn|t)?",
+                  re.IGNORECASE)
+_AMOUNT = MoneyFormatter(dollar=False)
 
 
 def viz_scenario() -> str:
@@ -50,11 +53,11 @@ def parse_usd(value: float | int | str) -> float:
 
 
 def format_usd(value: float) -> str:
-    """``300m``, ``1.5bn``, ``250k``: how the page writes a dollar amount (``parse_usd`` reads it back)."""
-    for unit, div in (("bn", 1e9), ("m", 1e6), ("k", 1e3)):
-        if abs(value) >= div:
-            return f"{value / div:g}{unit}"
-    return f"{value:g}"
+    """``300m``, ``1.5bn``, ``250k``: how the page writes a dollar amount (``parse_usd`` reads it back).
+
+    The figures' money tick formatter without the ``$`` (:class:`~experiments.plots.style.MoneyFormatter`).
+    """
+    return _AMOUNT.format_data(value)
 
 
 def parse_seed(value: int | str, notes: list[str] | None = None) -> int:
