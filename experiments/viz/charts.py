@@ -183,7 +183,9 @@ class PriceChart(LiveChart):
         ax.plot(t, mid, color="black", lw=1.2, zorder=3)
         ax.plot(t[-1:], mid[-1:], "o", color="black", ms=4, zorder=4)
         prev_close = self.levels.prev_close if self.levels is not None else None
-        shown, _off, _ylim = _level_lines(ax, self.summary, _price_window(ts, None, prev_close))
+        lo, hi = _price_window(ts, None, prev_close)
+        half = max((hi - lo) / 2, 0.001 * (prev_close or float(mid[-1])))  # early on: at least +-0.1%
+        shown, _off, _ylim = _level_lines(ax, self.summary, ((lo + hi) / 2 - half, (lo + hi) / 2 + half))
         kinds = dict.fromkeys(kind for _, kind in shown)
         handles = [Line2D([], [], label=kind, **_LEVEL_STYLE[kind]) for kind in kinds]
         _legend_above(ax, handles, ncols=max(len(kinds), 1))
