@@ -389,13 +389,14 @@ def _cta_panel(ax: Axes, ts: pd.DataFrame) -> None:
     _thousands(ax)
 
 
-def _dip_panel(ax: Axes, ts: pd.DataFrame) -> None:
+def _dip_panel(ax: Axes, ts: pd.DataFrame, off_text: str = "no dip buying in this run") -> None:
+    """Dip-buy capital deployed ($m or $bn); ``off_text`` is shown while it is all zero."""
     values = _column(ts, "dip_capital_deployed")
     div, unit = _money_scale(values if values is not None else [])
     if unit == "$":
         div, unit = 1e6, "$m"
     scaled = ts.assign(_dip=values / div) if values is not None else ts
-    _series_panel(ax, scaled, "_dip", f"dip capital\ndeployed ({unit})", "no dip buying in this run",
+    _series_panel(ax, scaled, "_dip", f"dip capital\ndeployed ({unit})", off_text,
                   color=CLASS_COLORS["dip_buyers"])
     if values is not None:
         ax.set_ylim(bottom=0)

@@ -221,7 +221,7 @@ class CTAChart(LiveChart):
 
     def draw(self, ts: pd.DataFrame, status: Mapping[str, Any] | None) -> None:  # noqa: D102
         _cta_panel(self.ax, ts)
-        _dip_panel(self.ax2, ts)
+        _dip_panel(self.ax2, ts, off_text="no dip capital deployed (yet)")  # the run is not over
         self.ax2.grid(False)
         handles = [Line2D([], [], color=CLASS_COLORS[cls], lw=1.2, label=label)
                    for cls, label in (("cta", "CTA position"), ("dip_buyers", "dip capital deployed"))]
