@@ -206,12 +206,12 @@ def test_different_sweep_in_out_dir_is_refused(tmp_path):
 
 
 def test_a_second_concurrent_sweep_into_the_same_folder_is_refused(tmp_path):
-    from experiments.sweep import _lock
+    from experiments.sweep.store import lock_out_dir
 
     out = tmp_path / "s"
     first = run_sweep("calm", POINTS[:1], SEEDS, out, workers=1, runner=RUNNER, progress=False)
     (out / "runs" / f"{first['run_id'].iloc[0]}.json").unlink()  # one run left to do
-    held = _lock(out)  # as a running sweep would
+    held = lock_out_dir(out)  # as a running sweep would
     try:
         with pytest.raises(SweepConfigError, match="another sweep is running"):
             run_sweep("calm", POINTS[:1], SEEDS, out, workers=1, runner=RUNNER, progress=False)
