@@ -26,16 +26,16 @@ Example::
 
 from __future__ import annotations
 
-import datetime
 import itertools
 import math
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from experiments.config_io import _parse_value
 
 __all__ = [
     "DOTTED_KEY",
@@ -94,6 +94,9 @@ class Range:
 def parse_value(raw: str) -> Any:
     """Parse one value as a TOML literal; a bare word that is not valid TOML stays a string.
 
+    The same parser as ``--set`` (``experiments.config_io``), after stripping blanks and refusing an
+    empty value.
+
     Args:
         raw: Text such as ``2.5``, ``1e9``, ``true``, ``"quoted"``, ``[1, 2]`` or ``fast``.
 
@@ -106,14 +109,7 @@ def parse_value(raw: str) -> Any:
     text = raw.strip()
     if not text:
         raise ValueError("empty value")
-    try:
-        parsed = tomllib.loads(f"v = {text}")
-    except tomllib.TOMLDecodeError:
-        return text
-    value = parsed.get("v")
-    if len(parsed) != 1 or isinstance(value, datetime.date | datetime.time):
-        return text
-    return value
+    return _parse_value(text)  # the --set parser: a sweep point means what --set means
 
 
 def format_value(value: Any) -> str:
