@@ -42,6 +42,7 @@ from experiments.calibration.params import (
 from experiments.calibration.targets import Targets, distance, moment_values
 from experiments.sweep.designs import format_value
 from experiments.sweep.engine import run_sweep
+from experiments.sweep.executors import start_local_cluster
 from experiments.sweep.spec import DEFAULT_RUNNER, SweepConfigError, scenario_identity
 
 if TYPE_CHECKING:
@@ -113,18 +114,15 @@ def _locked(out: Path) -> Iterator[None]:
 def local_cluster(workers: int | None, scheduler: str | None) -> Iterator[tuple[int | None, str | None]]:
     """Executor for many small sweeps: with ``workers > 1`` start one local Dask cluster for all of them.
 
-    Starting a process pool per trial would re-import the model (and load numba's cache) in every
-    worker for every trial; a ``LocalCluster`` keeps its workers warm. Yields ``(workers, scheduler)``
-    to pass to :func:`experiments.sweep.run_sweep`.
+    Starting a cluster per trial would re-import the model (and load numba's cache) in every worker for
+    every trial; one ``LocalCluster`` (:func:`experiments.sweep.executors.start_local_cluster`, the one
+    ``run_sweep`` starts itself) keeps its workers warm. Yields ``(workers, scheduler)`` to pass to
+    :func:`experiments.sweep.run_sweep`.
     """
     if scheduler is not None or workers is None or workers <= 1:
         yield (workers if scheduler is None else None, scheduler)
         return
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    with start_local_cluster(workers) as cluster:
         yield None, cluster.scheduler_address
 
 

@@ -210,8 +210,8 @@ def run_attribution(
         seeds: Seeds shared by every configuration (paired comparison); >= 2 for an interval.
         out_dir: Output folder (a sweep folder: resumable, refused if it holds a different sweep).
         classes: Agent classes to switch off in turn, via ``<class>.enabled=false``.
-        workers: Local worker processes (default ``os.cpu_count()``).
-        scheduler: Dask scheduler address instead of local processes.
+        workers: Local worker processes (a Dask ``LocalCluster``; default ``os.cpu_count()``).
+        scheduler: Dask scheduler address instead of local workers.
         runner: ``"module:function"`` of the runner (see :func:`experiments.sweep.run_sweep`).
         overrides: ``dotted.key=value`` applied to every run (baseline and knockouts).
         progress: Show a progress bar on stderr.

@@ -22,9 +22,9 @@ from typing import Any
 __all__ = ["cmd_attribute", "cmd_sweep", "main", "register"]
 
 _EXECUTOR_HELP = (
-    "--workers N runs N local processes (default: all cores; 1 runs in this process); "
-    "--scheduler tcp://HOST:PORT sends the runs to a running Dask cluster (its workers need "
-    "NUMBA_CACHE_DIR set and this package installed)"
+    "--workers N starts a local Dask cluster of N worker processes (default: all cores; 1 runs in "
+    "this process); --scheduler tcp://HOST:PORT sends the runs to a running Dask cluster instead (its "
+    "workers need NUMBA_CACHE_DIR set and this package installed)"
 )
 
 
@@ -93,7 +93,9 @@ def _common(p: argparse.ArgumentParser, default_seeds: str) -> None:
         default="0",
         help="root of the SeedSequence for seeds and random points (default: %(default)s)",
     )
-    p.add_argument("--workers", metavar="N", help="local worker processes (default: all cores)")
+    p.add_argument(
+        "--workers", metavar="N", help="local Dask worker processes (default: all cores; 1: in this process)"
+    )
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     p.add_argument(
         "--worker-timeout",

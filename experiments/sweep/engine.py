@@ -36,7 +36,6 @@ from experiments.sweep.store import (
     write_json_atomic,
     write_table,
 )
-from experiments.sweep.worker import failure_record
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,8 +69,9 @@ def run_sweep(
             scenario as is.
         seeds: Seeds, the same for every point (distinct non-negative integers).
         out_dir: Output folder (created); must be empty, absent, or hold this same sweep.
-        workers: Local worker processes (default ``os.cpu_count()``; 1 runs in this process).
-        scheduler: Dask scheduler address (``tcp://host:port``) instead of local processes.
+        workers: Local worker processes, in a Dask ``LocalCluster`` started for this sweep and closed
+            after it (default ``os.cpu_count()``; 1 runs in this process).
+        scheduler: Dask scheduler address (``tcp://host:port``) instead of local workers.
         keep_series: Let each run write ``out_dir/series/<run_id>.parquet``.
         runner: ``"module:function"`` (or a module-level function) called as
             ``runner(scenario, seed, overrides[, series_path=...]) -> dict``.
@@ -167,9 +167,6 @@ def _run_loop(
 
     pending = list(reversed(todo))  # pop() from the end keeps design order
     inflight: dict[Any, RunTask] = {}
-    # Runs in flight when a worker process died: re-run alone, so a crash can be pinned on its run.
-    suspects: list[RunTask] = []
-    alone: RunTask | None = None
     n_err = 0
     aborted = True
     bar = tqdm(
@@ -182,27 +179,13 @@ def _run_loop(
         smoothing=0.1,
     )
     try:
-        while pending or inflight or suspects:
-            if suspects and not inflight:
-                alone = suspects.pop()
-                inflight[backend.submit(alone)] = alone
-            while alone is None and not suspects and pending and len(inflight) < backend.capacity:
+        while pending or inflight:
+            while pending and len(inflight) < backend.capacity:
                 task = pending.pop()
                 inflight[backend.submit(task)] = task
             for fut in backend.wait_any(list(inflight)):
                 task = inflight.pop(fut)
-                rec = backend.result(fut, task)
-                if rec is None:  # its worker process died
-                    if task is not alone:
-                        suspects.append(task)
-                        continue
-                    rec = failure_record(
-                        task,
-                        "the worker process died while running this run alone "
-                        "(a crash in native code, or out of memory?)",
-                    )
-                if task is alone:
-                    alone = None
+                rec = backend.result(fut, task)  # a worker that died is an error record (Dask)
                 rec["params"] = task.params
                 rec["finished_utc"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
                 write_json_atomic(records_dir / f"{task.run_id}.json", rec)

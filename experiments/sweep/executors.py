@@ -1,30 +1,38 @@
-"""Executors of a sweep's runs: in this process, local worker processes, or a Dask cluster.
+"""Executors of a sweep's runs: this process (one worker), or Dask (a ``LocalCluster`` or a scheduler).
 
 The sweep loop (:mod:`experiments.sweep.engine`) sees them through :class:`Backend`: ``submit`` a task,
-``wait_any`` for finished futures, read a ``result`` (the run's record; None when a local worker process
-died), ``close``. Local worker processes use this process's numba cache folder (:func:`numba_cache_dir`,
-passed to them explicitly), so one warm cache serves the machine.
+``wait_any`` for finished futures, read a ``result`` (always the run's record), ``close``.
+
+Local and cluster sweeps are one code path: ``workers=N`` (N >= 2) starts a ``distributed.LocalCluster``
+of N single-threaded worker processes (:func:`start_local_cluster`) and connects to it by address exactly
+as ``scheduler="tcp://host:port"`` connects to a running cluster. Dask restarts a worker process that
+dies; a run whose worker died :data:`ALLOWED_FAILURES` + 1 times is recorded as failed (``KilledWorker``).
+``workers=1`` runs in this process (no start-up cost; pdb and tracebacks work), as before.
+
+Local workers use this process's numba cache folder (:func:`numba_cache_dir`, passed to them in their
+environment), so one warm cache serves the machine.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import multiprocessing.connection
+import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
-from concurrent.futures import wait as cf_wait
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
 
 from experiments.sweep.spec import RunTask, SweepConfigError
 from experiments.sweep.worker import error_text, execute_task, failure_record
 
-# ---------------------------------------------------------------------------------------- executors
+if TYPE_CHECKING:
+    from distributed import LocalCluster
+
+ALLOWED_FAILURES = 1
+"""Worker deaths a run may cause before it is recorded as failed, on a local cluster (Dask's default
+is 3 on a scheduler started elsewhere). One worker runs one task at a time, so the first death already
+names the run; one retry forgives a worker killed from outside (e.g. by the out-of-memory killer)."""
 
 
 def numba_cache_dir() -> str | None:
@@ -38,38 +46,41 @@ def numba_cache_dir() -> str | None:
     return os.path.abspath(path) if path else None
 
 
-def _use_numba_cache(path: str | None) -> None:  # pragma: no cover - runs in worker processes
-    """Make this (worker) process use the numba cache folder ``path`` (None: numba's defaults)."""
-    if path is None:
-        os.environ.pop("NUMBA_CACHE_DIR", None)
-    else:
-        os.environ["NUMBA_CACHE_DIR"] = path
-    numba = sys.modules.get("numba")  # not imported yet in a fresh worker; set it anyway if it is
-    if numba is not None:
-        numba.config.CACHE_DIR = path or ""
+def start_local_cluster(n_workers: int) -> LocalCluster:
+    """Start a Dask ``LocalCluster`` of ``n_workers`` single-threaded worker processes for sweeps.
 
+    Settings: no dashboard (offline, no port clash); no memory limit (like plain processes: a paused
+    worker whose memory does not drop would stall the sweep); the scheduler gives a worker one task at a
+    time (``worker-saturation`` 1.0, so a dying worker takes only its own run with it) and gives up on a
+    run after :data:`ALLOWED_FAILURES` + 1 worker deaths; workers get ``NUMBA_CACHE_DIR`` set to
+    :func:`numba_cache_dir` (empty: numba's default), ignore Ctrl-C (this process handles it) and die
+    with this process.
 
-def _watch_parent(cache_dir: str | None = None) -> None:  # pragma: no cover - runs in worker processes
-    """Worker initializer: the parent's numba cache; ignore Ctrl-C (the parent handles it); die with it."""
-    _use_numba_cache(cache_dir)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
+    Args:
+        n_workers: Number of worker processes (>= 1).
 
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
+    Returns:
+        The running cluster; close it (or use it as a context manager) when done.
+    """
+    import dask
+    from distributed import LocalCluster
 
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(1)
-
-    threading.Thread(target=watch, name="cascade-parent-watch", daemon=True).start()
+    settings = {
+        "distributed.scheduler.worker-saturation": 1.0,
+        "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+    }
+    with dask.config.set(settings):
+        return LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"},  # its HTTP endpoint on a free port, not 8787
+            memory_limit=0,
+            silence_logs=logging.ERROR,
+            env={"NUMBA_CACHE_DIR": numba_cache_dir() or ""},
+            preload=["experiments.sweep.worker"],  # its dask_setup: workers ignore Ctrl-C
+        )
 
 
 class Backend:
@@ -85,8 +96,8 @@ class Backend:
         """Block until at least one of ``futures`` is done; return the done ones."""
         raise NotImplementedError
 
-    def result(self, future: Any, task: RunTask) -> dict[str, Any] | None:
-        """The run's record, or None if the worker process died (the pool was rebuilt)."""
+    def result(self, future: Any, task: RunTask) -> dict[str, Any]:
+        """The run's record (a failure record if the run or its worker failed)."""
         raise NotImplementedError
 
     def close(self, abort: bool) -> None:
@@ -108,73 +119,19 @@ class _InProcess(Backend):
         return future.result()
 
 
-class _LocalProcesses(Backend):
-    def __init__(self, workers: int) -> None:
-        self.capacity = workers
-        self._pool = self._new_pool()
-        self._spawned: list[Any] = []  # every worker process of the current and retired pools
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.capacity,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_watch_parent,
-            initargs=(numba_cache_dir(),),  # one warm cache per machine, whatever the workers' env
-        )
-
-    def _track(self) -> None:
-        # Processes are spawned synchronously inside submit(), so this sees each one.
-        for proc in list(getattr(self._pool, "_processes", {}).values()):
-            if proc not in self._spawned:
-                self._spawned.append(proc)
-
-    def _reap(self) -> None:
-        """Terminate every worker process still alive (e.g. one a broken pool failed to stop)."""
-        for proc in self._spawned:
-            if proc.is_alive():
-                proc.terminate()
-        for proc in self._spawned:
-            proc.join(timeout=5)
-        self._spawned = []
-
-    def submit(self, task: RunTask) -> Any:
-        try:
-            future = self._pool.submit(execute_task, task)
-        except (BrokenProcessPool, OSError):
-            # A worker died. If that races with spawning a worker inside submit(), CPython 3.11 raises
-            # OSError('handle is closed') or leaves the new worker alive and waiting forever, so retire
-            # the old pool's processes explicitly.
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._reap()
-            self._pool = self._new_pool()
-            future = self._pool.submit(execute_task, task)
-        self._track()
-        return future
-
-    def wait_any(self, futures: Iterable[Any]) -> Iterable[Any]:
-        done, _ = cf_wait(list(futures), return_when=FIRST_COMPLETED)
-        return done
-
-    def result(self, future: Any, task: RunTask) -> dict[str, Any] | None:
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            return None  # the loop re-runs the runs in flight, one at a time, to find the culprit
-        except Exception as exc:  # noqa: BLE001 - e.g. a task that failed to pickle
-            return failure_record(task, error_text(exc))
-
-    def close(self, abort: bool) -> None:
-        if abort:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        else:
-            self._pool.shutdown(wait=True)
-        self._reap()
-
-
 class _Dask(Backend):
-    def __init__(self, address: str, timeout_s: float, worker_timeout_s: float = 60.0) -> None:
+    """Runs on a Dask scheduler at ``address``; owns ``cluster`` (closed with the backend) if given."""
+
+    def __init__(
+        self,
+        address: str,
+        timeout_s: float,
+        worker_timeout_s: float = 60.0,
+        cluster: LocalCluster | None = None,
+    ) -> None:
         from distributed import Client, as_completed
 
+        self._cluster = cluster
         self._client = Client(address, timeout=timeout_s, set_as_default=False)
         if not self._client.nthreads():
             print(
@@ -204,9 +161,17 @@ class _Dask(Backend):
         return self._done.next_batch(block=True)
 
     def result(self, future: Any, task: RunTask) -> dict[str, Any]:
+        from distributed import KilledWorker
+
         try:
             return future.result()
-        except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: record it, go on
+        except KilledWorker as exc:
+            return failure_record(
+                task,
+                "the worker process died while running this run (a crash in native code, or out of "
+                f"memory?); Dask gave up on it: {exc}",
+            )
+        except Exception as exc:  # noqa: BLE001 - e.g. a task that failed to pickle: record it, go on
             return failure_record(task, error_text(exc))
 
     def close(self, abort: bool) -> None:
@@ -214,6 +179,11 @@ class _Dask(Backend):
             self._client.close(timeout=10)
         except Exception:  # noqa: BLE001 - closing is best effort
             pass
+        if self._cluster is not None:
+            try:
+                self._cluster.close(timeout=10)
+            except Exception:  # noqa: BLE001
+                pass
 
 
 def _probe_scheduler(address: str, timeout_s: float) -> None:
@@ -248,7 +218,11 @@ def _probe_scheduler(address: str, timeout_s: float) -> None:
 def make_backend(
     workers: int | None, scheduler: str | None, n_todo: int, timeout_s: float, worker_timeout_s: float = 60.0
 ) -> Backend:
-    """The executor for ``n_todo`` runs: a Dask client for ``scheduler``, else local workers."""
+    """The executor for ``n_todo`` runs: a Dask client for ``scheduler``, else local workers.
+
+    ``workers`` (capped at ``n_todo``) of 1 runs in this process; more start a ``LocalCluster`` used
+    through the same client code as a scheduler started elsewhere.
+    """
     if scheduler is not None:
         _probe_scheduler(scheduler, timeout_s)
         try:
@@ -259,7 +233,14 @@ def make_backend(
             raise SweepConfigError(f"cannot connect to the Dask scheduler at {scheduler!r}: {exc}") from None
     assert workers is not None
     n = min(workers, max(n_todo, 1))
-    return _InProcess() if n == 1 else _LocalProcesses(n)
+    if n == 1:
+        return _InProcess()
+    cluster = start_local_cluster(n)
+    try:
+        return _Dask(cluster.scheduler_address, timeout_s, worker_timeout_s, cluster=cluster)
+    except BaseException:
+        cluster.close()
+        raise
 
 
 def check_workers(workers: int | None, scheduler: str | None) -> int | None:

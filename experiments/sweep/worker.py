@@ -10,6 +10,7 @@ import importlib
 import json
 import math
 import os
+import signal
 import socket
 import time
 import traceback
@@ -109,3 +110,12 @@ def failure_record(task: RunTask, text: str) -> dict[str, Any]:
         "host": "",
         "pid": -1,
     }
+
+
+def dask_setup(worker: object) -> None:  # pragma: no cover - runs in Dask worker processes
+    """Dask preload hook of local-cluster workers: ignore Ctrl-C (the sweep process handles it).
+
+    A terminal's Ctrl-C reaches the whole process group; the sweep saves what finished and closes the
+    cluster, so the workers need not (and should not print tracebacks about it).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
