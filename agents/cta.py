@@ -208,6 +208,8 @@ def build_crowd(world: World, config: CTAConfig) -> list[CTATrendFollower]:
     rng = world.rng
     capital = rng.dirichlet(np.full(c.n_agents, 4.0)) * c.capital_usd
     closes = np.asarray(c.daily_closes, dtype=np.float64)
+    # One by one, not with ``create_agents``: each CTA's parameter draws from world.rng interleave
+    # with the start-time draw of its own __init__, so batching would reorder the draws (other runs).
     out = []
     for i in range(c.n_agents):
         lookbacks = tuple(
