@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.config_io import _parse_value
+from experiments.config_io import parse_value as parse_override_value
 
 __all__ = [
     "DOTTED_KEY",
@@ -109,7 +109,7 @@ def parse_value(raw: str) -> Any:
     text = raw.strip()
     if not text:
         raise ValueError("empty value")
-    return _parse_value(text)  # the --set parser: a sweep point means what --set means
+    return parse_override_value(text)  # the --set parser: a sweep point means what --set means
 
 
 def format_value(value: Any) -> str:
