@@ -22,6 +22,7 @@ from market import _lob_kernels as K
 from market._borrow import borrow
 from market.flow import FLOW_FIELDS, FP
 from market.types import BUY, CANCEL, LIMIT, MARKET, MODIFY, SELL
+from market.units import SESSION_SECONDS, TRADING_DAYS_PER_YEAR
 
 # ---- run_flow results
 DONE, WATCH_HIT, NEED_RANDOMS, NEED_CAPACITY, NEED_SNAPSHOTS, NEED_NOISE_SLOTS = range(6)
@@ -152,7 +153,7 @@ P_VALUE_RATE = FP["value_rate_gain"]
 P_VALUE_CAP = FP["value_capacity_qty"]
 P_DEPTH_W = FP["depth_window_ticks"]
 
-SECONDS_PER_YEAR_OF_TRADING = 23_400.0 * 252.0
+SECONDS_PER_YEAR_OF_TRADING = SESSION_SECONDS * TRADING_DAYS_PER_YEAR  #: trading seconds per year
 
 
 # ================================================================ accounts

@@ -22,6 +22,7 @@ from market import _lob_kernels as K
 from market.flow import FlowParams, pack
 from market.lob import OrderBook, trades_to_records
 from market.types import CANCEL, IOC, LIMIT, MARKET, MODIFY, STOP, STOP_LIMIT
+from market.units import ES_MULTIPLIER_USD, SESSION_SECONDS, TICK_POINTS
 
 NS_PER_S = 1_000_000_000
 UNIFORM_BLOCK = 1 << 16
@@ -31,9 +32,9 @@ UNIFORM_BLOCK = 1 << 16
 class MarketParams:
     """The instrument and the session (E-mini S&P 500 proxy)."""
 
-    tick_size_points: float = field(default=0.25, metadata={"gt": 0, "doc": "index points per tick"})
+    tick_size_points: float = field(default=TICK_POINTS, metadata={"gt": 0, "doc": "index points per tick"})
     point_value_usd: float = field(
-        default=50.0, metadata={"gt": 0, "doc": "dollars per index point per contract"}
+        default=ES_MULTIPLIER_USD, metadata={"gt": 0, "doc": "dollars per index point per contract"}
     )
     band_pct: float = field(
         default=25.0, metadata={"gt": 0, "lt": 100, "doc": "price band: +/- this % of the reference price"}
@@ -43,7 +44,7 @@ class MarketParams:
         metadata={"doc": "first second of the simulated session, from 09:30 ET (negative = pre-market)"},
     )
     session_end_s: float = field(
-        default=23_400.0, metadata={"gt": 0, "doc": "last second (16:00 ET = 23400)"}
+        default=SESSION_SECONDS, metadata={"gt": 0, "doc": "last second (16:00 ET = 23400)"}
     )
 
 
@@ -127,7 +128,7 @@ class Exchange:
         self._ff = np.zeros(F.N_FF, dtype=np.float64)
         self._ff[F.FF_SECONDS_PER_NS] = 1.0 / NS_PER_S
         self._ff[F.FF_OPEN_S] = -m.session_start_s  # exchange-clock second of 09:30
-        self._ff[F.FF_CLOSE_S] = 23_400.0
+        self._ff[F.FF_CLOSE_S] = SESSION_SECONDS
         self._ff[F.FF_ABS] = 0.0
         self._ff[F.FF_VALUE] = float(ref_ticks)
         self._mm = np.full((max(n_mm, 1), 2, self.flow.mm_levels, 3), -1, dtype=np.int64)
