@@ -23,6 +23,7 @@ from numba.extending import intrinsic
 from market import _lob_kernels as K
 from market._borrow import borrow
 from market.flow import FLOW_FIELDS, FP
+from market.lob import BookState
 from market.types import BUY, CANCEL, LIMIT, MARKET, MODIFY, SELL
 from market.units import SESSION_SECONDS, TRADING_DAYS_PER_YEAR
 
@@ -900,28 +901,39 @@ def _run(
             return WATCH_HIT
 
 
-@njit(cache=True)
-def run_flow(book, st, t_end):
+def run_flow(book: BookState, st: FlowState, t_end: int) -> int:
     """Advance the background market to ``t_end`` ns; return ``DONE``, ``WATCH_HIT`` or ``NEED_*``.
 
-    ``book`` is the order book's ``market.lob.BookState``, ``st`` the :class:`FlowState`.
+    ``book`` is the order book's ``market.lob.BookState`` (``OrderBook.state``), ``st`` the
+    :class:`FlowState`. The records are unpacked here, in Python, on purpose: numba's dispatcher types
+    a NamedTuple of arrays in Python code, element by element (measured: 3.0 us a call, +2.6 us per
+    ``Exchange.advance_to``, about +0.3 s of CPU on a nov20 day), while plain array arguments take its
+    C fast path. The compiled entry point is :func:`_run_flow`.
     """
+    return _run_flow(*book, *st, t_end)
+
+
+@njit(cache=True)
+def _run_flow(
+    orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, noise, u, watches, snaps, acct_i, acct_f, t_end
+):
+    """``run_flow`` on the unpacked records (``BookState`` fields, then ``FlowState`` fields)."""
     return _run(
-        borrow(book.orders),
-        borrow(book.levels),
-        borrow(book.htab),
-        borrow(book.sc),
-        borrow(book.trades),
-        borrow(book.rejects),
-        borrow(st.fi),
-        borrow(st.ff),
-        borrow(st.fp),
-        borrow(st.mm),
-        borrow(st.noise),
-        borrow(st.u),
-        borrow(st.watches),
-        borrow(st.snaps),
-        borrow(st.acct_i),
-        borrow(st.acct_f),
+        borrow(orders),
+        borrow(levels),
+        borrow(htab),
+        borrow(sc),
+        borrow(trades),
+        borrow(rejects),
+        borrow(fi),
+        borrow(ff),
+        borrow(fp),
+        borrow(mm),
+        borrow(noise),
+        borrow(u),
+        borrow(watches),
+        borrow(snaps),
+        borrow(acct_i),
+        borrow(acct_f),
         t_end,
     )

@@ -131,6 +131,7 @@ class OrderBook:
         (self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects) = K.new_state(
             int(min_price_ticks), int(max_price_ticks), int(capacity)
         )
+        self._arrays_changed()
         self.min_price_ticks = int(min_price_ticks)
         self.max_price_ticks = int(max_price_ticks)
 
@@ -169,6 +170,7 @@ class OrderBook:
             self._orders, self._htab, self._trades, self._rejects = K.grow_for(
                 self._orders, self._htab, self._sc, self._trades, self._rejects, kind, qty
             )
+            self._arrays_changed()
         return reason
 
     def reserve(self, n_msgs: int, max_qty: int) -> None:
@@ -180,6 +182,7 @@ class OrderBook:
         self._orders, self._htab, self._trades, self._rejects = K.grow_room(
             self._orders, self._htab, self._sc, self._trades, self._rejects, n_msgs, max_qty
         )
+        self._arrays_changed()
 
     @property
     def state(self) -> BookState:
@@ -189,7 +192,11 @@ class OrderBook:
         the arrays change as messages arrive, and are replaced when the book grows (call
         :meth:`reserve`, then take ``state`` again). Python callers use the query methods instead.
         """
-        return BookState(self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects)
+        return self._state
+
+    def _arrays_changed(self) -> None:
+        """Rebuild the :attr:`state` record after the arrays were allocated or replaced by larger ones."""
+        self._state = BookState(self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects)
 
     def _now(self, time: int | None) -> int:
         return int(self._sc[K.SC_CLOCK]) if time is None else time
@@ -237,6 +244,7 @@ class OrderBook:
         self._orders, self._htab, self._trades, self._rejects = K.apply_messages(
             self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects, messages
         )
+        self._arrays_changed()
 
     # ------------------------------------------------------------------ queries
     def _price_or_none(self, field: int) -> int | None:
