@@ -31,7 +31,7 @@ from typing import TextIO
 __all__ = ["KERNEL_MODULES", "cold_modules", "compile_notice", "has_fresh_index"]
 
 #: Modules with ``@njit(cache=True)`` kernels, with their share (seconds) of the cold compile of a first
-#: ``cascade run nov20_2025`` (CPU seconds, measured with ``bench_compile.py``'s listener: 41.5 s in all
+#: ``cascade run nov20_2025`` (CPU seconds, measured with ``bench_compile.py``'s listener: 38 s in all
 #: since the order-book step is compiled once, in ``_lob_kernels.apply_in_room``; it was 109 s when the
 #: flow inlined four copies of it). Wall time on the shared 2-core machine is longer when it is busy.
 KERNEL_MODULES: dict[str, float] = {
