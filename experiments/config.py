@@ -25,6 +25,7 @@ from market.exchange import MarketParams
 from market.flow import FlowParams
 from market.ivsurface import EventPremium, IVSurfaceParams
 from market.options_desk import OpenInterest, OptionsDeskParams
+from market.units import SESSION_SECONDS
 
 # The agents' sections live with their agents (each agent module owns its config) and are re-exported
 # here under their old names: ``from experiments.config import DealerConfig`` keeps working.
@@ -49,7 +50,7 @@ def _f(default, doc: str, **rules):
 MIN_SESSION_START_S = -34_200.0  #: 00:00 ET
 #: 16:00 ET, the close: the background flow's closing boost grows as exp((t - 16:00) / close_decay_s),
 #: so a session past the close floods the book (e^16 times the rate at 24:00 with the defaults).
-MAX_SESSION_END_S = 23_400.0
+MAX_SESSION_END_S = SESSION_SECONDS
 MAX_SESSION_S = MAX_SESSION_END_S - MIN_SESSION_START_S  #: longest session (s): 57,600
 MIN_REF_TICKS, MAX_REF_TICKS = 100, 1_000_000  #: prior close / tick size (ticks)
 MAX_SAMPLES = 10_000  #: samples of one session (16 h at 5.76 s; the shipped days: 780-960)

@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 
-MINUTES_PER_YEAR = 390.0 * 252.0
+from market.units import SESSION_SECONDS, TRADING_DAYS_PER_YEAR
+
+MINUTES_PER_YEAR = SESSION_SECONDS / 60.0 * TRADING_DAYS_PER_YEAR
 
 
 def one_minute_returns(ts: pd.DataFrame) -> np.ndarray:

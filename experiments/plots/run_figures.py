@@ -36,6 +36,7 @@ from experiments.plots.style import (
     _new_figure,
     _num,
 )
+from market.units import SESSION_SECONDS
 
 
 def _title(summary: Mapping[str, Any]) -> str:
@@ -92,7 +93,10 @@ def run_dashboard(
         raise ValueError("timeseries needs columns 't' (seconds from 09:30 ET) and 'mid' (index points)")
     ts = ts.sort_values("t").reset_index(drop=True)
     t = ts["t"].to_numpy(dtype=float)
-    t_range = (float(t.min()), max(float(t.max()), float(t.min()) + 60.0)) if t.size else (0.0, 23400.0)
+    if t.size:
+        t_range = (float(t.min()), max(float(t.max()), float(t.min()) + 60.0))
+    else:
+        t_range = (0.0, SESSION_SECONDS)
     fig = _new_figure(18.5)
     axes = fig.subplots(len(DASHBOARD_PANELS), 1, sharex=True, gridspec_kw={"height_ratios": _PANEL_HEIGHTS})
     panels = dict(zip(DASHBOARD_PANELS, axes, strict=True))

@@ -18,12 +18,14 @@ from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from market.units import TICK_POINTS
+
 DPI = 130
 """Resolution of written raster figures (dots per inch)."""
 FIG_WIDTH_IN = 13.5
 OPEN_ET_S = 9 * 3600 + 30 * 60
 """09:30 ET in seconds after midnight; ``t = 0`` in every series."""
-TICK_SIZE = 0.25
+TICK_SIZE = TICK_POINTS
 """E-mini tick in index points; only a fallback when depth prices do not reveal it."""
 
 CLASSES = ("dealers", "cta", "hedgers", "dip_buyers", "background")
