@@ -27,7 +27,7 @@ warm: setup
 
 ## The whole test suite: lint (ruff; lint-imports checks the layers contract in pyproject.toml:
 ## experiments > agents > market), unit/property/end-to-end tests, the notebooks
-## (tests/test_notebooks.py executes each one with nbclient) and the browser test (tests/test_viz_browser.py).
+## (tests/experiments/test_notebooks.py executes each one with nbclient) and the browser test (tests/experiments/test_viz_browser.py).
 test: setup browser warm
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports

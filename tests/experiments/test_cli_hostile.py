@@ -26,7 +26,7 @@ from experiments.cli import main
 from experiments.config import ScenarioConfig
 from experiments.config_io import describe
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ALLOW_INF = {"dealers.max_participation"}  # documented: inf = no cap
 
 # ---------------------------------------------------------------------------- the table

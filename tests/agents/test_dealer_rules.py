@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from stub_world import F0, StubWorld, as_world
 
 from agents.dealer import DealerConfig, DealerParams, OptionDealer, build_crowd
 from market.options_desk import OpenInterest
-from tests.stub_world import F0, StubWorld, as_world
 
 SHORT_GAMMA = (OpenInterest(100.0, 30, False, 20_000),)  # customers long ATM puts
 LONG_GAMMA = (OpenInterest(100.0, 30, False, -20_000),)  # customers short them

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from stub_world import F0, StubWorld, as_world
 
 from agents.cta import TRIGGER_BUFFER, CTAConfig, CTAParams, CTATrendFollower, build_crowd
-from tests.stub_world import F0, StubWorld, as_world
 
 # 100 daily closes rising 0.05% a day with a +-0.5% zig-zag: the prior close sits above its 20-day MA
 DAYS = np.arange(100)

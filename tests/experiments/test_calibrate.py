@@ -33,7 +33,7 @@ from experiments.targets import (
 )
 
 TESTS_DIR = Path(__file__).resolve().parent
-ROOT = TESTS_DIR.parent
+ROOT = TESTS_DIR.parents[1]
 RUNNER = "calibration_fakes:day_run"
 
 FAKE_TARGETS = """

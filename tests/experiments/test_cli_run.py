@@ -20,7 +20,7 @@ import pytest
 from experiments.cli import main
 from experiments.config import shipped_scenarios
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RUN_FILES = ("summary.json", "timeseries.parquet", "trades.parquet", "scenario.toml")
 SUMMARY_KEYS = (
     "scenario", "seed", "version", "prev_close", "open", "high", "low", "close", "close_return_pct",

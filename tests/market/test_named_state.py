@@ -15,7 +15,7 @@ from market.flow import FlowParams, pack
 from market.lob import BookState, OrderBook
 from market.types import BUY, SELL
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_book_state_is_a_live_view_of_the_books_arrays():

@@ -9,10 +9,10 @@ there once the price comes within ``APPROACH_PCT``.
 from __future__ import annotations
 
 import pytest
+from stub_world import F0, StubWorld, as_world
 
 from agents.dip_buyer import APPROACH_PCT, DipBuyer, DipBuyerConfig, DipBuyerParams, build_crowd
 from market.types import BUY, LIMIT
-from tests.stub_world import F0, StubWorld, as_world
 
 CONTRACT_USD = F0 * 50.0  # one E-mini at the starting price ($)
 
