@@ -21,11 +21,11 @@ import numpy as np
 
 from agents.base import TraderAgent, lognormal_around
 from agents.base import config_field as _f
+from market.units import TRADING_DAYS_PER_YEAR
 
 if TYPE_CHECKING:
     from agents.world import World
 
-TRADING_DAYS = 252.0
 TRIGGER_BUFFER = 0.001  # 0.1% (about 6.6 index points)
 
 
@@ -97,14 +97,14 @@ class CTATrendFollower(TraderAgent):
         self._working = False
         # start the day holding the position implied by the prior close
         self.initial_position = int(
-            round(self.target_at(self.closes[-1], self.sigma_daily * math.sqrt(TRADING_DAYS)))
+            round(self.target_at(self.closes[-1], self.sigma_daily * math.sqrt(TRADING_DAYS_PER_YEAR)))
         )
         model.exchange.set_initial_position(self.owner, self.initial_position, self.closes[-1])
         self.target = float(self.initial_position)
         # target changes split by cause (contracts, cumulative): see _split_target_change
         self.flow_signal = 0.0
         self.flow_vol = 0.0
-        sigma_hist = self.sigma_daily * math.sqrt(TRADING_DAYS)
+        sigma_hist = self.sigma_daily * math.sqrt(TRADING_DAYS_PER_YEAR)
         self._signal_scale = (self.signal(self.closes[-1]),
                               self.contracts_per_signal(self.closes[-1], sigma_hist))  # (s0, L0)
         self.wake_in(float(self.rng.uniform(0.0, params.rebalance_interval_s)), self.rebalance)
@@ -156,7 +156,7 @@ class CTATrendFollower(TraderAgent):
         self._signal_scale = (s1, l1)
 
     def _sigma_ann(self) -> float:
-        hist = self.sigma_daily * math.sqrt(TRADING_DAYS)
+        hist = self.sigma_daily * math.sqrt(TRADING_DAYS_PER_YEAR)
         live = self.model.exchange.realized_vol_ann()
         return math.sqrt(0.8 * hist**2 + 0.2 * live**2) if live > 0 else hist
 
@@ -208,6 +208,8 @@ def build_crowd(world: World, config: CTAConfig) -> list[CTATrendFollower]:
     rng = world.rng
     capital = rng.dirichlet(np.full(c.n_agents, 4.0)) * c.capital_usd
     closes = np.asarray(c.daily_closes, dtype=np.float64)
+    # One by one, not with ``create_agents``: each CTA's parameter draws from world.rng interleave
+    # with the start-time draw of its own __init__, so batching would reorder the draws (other runs).
     out = []
     for i in range(c.n_agents):
         lookbacks = tuple(

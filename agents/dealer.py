@@ -66,8 +66,18 @@ class OptionDealer(TraderAgent):
 
     group = "dealers"
 
-    def __init__(self, model, name: str, params: DealerParams):
+    def __init__(
+        self, model, name: str, params: DealerParams, start_contracts: int | None = None,
+        start_price_points: float = 0.0,
+    ):  # fmt: skip
+        """A dealer hedging ``params.share`` of the dealers' option book.
+
+        ``start_contracts`` is the futures hedge carried from the previous day, bought at
+        ``start_price_points`` (None: no carried position).
+        """
         super().__init__(model, name)
+        if start_contracts is not None:  # before anything else: the carry account opens at the first
+            model.exchange.set_initial_position(self.owner, start_contracts, start_price_points)
         self.params = params
         self._watch_ids: list[int] = []
         if params.hedging:
@@ -132,9 +142,8 @@ def build_crowd(world: World, config: DealerConfig, prev_close_points: float) ->
     intervals = lognormal_around(rng, c.hedge_interval_s, 0.3, c.n_agents)
     bands = c.band_contracts * rng.uniform(0.7, 1.3, size=c.n_agents)
     x = world.options.exposures(prev_close_points, world.options.surface.t_seconds)
-    out = []
-    for i in range(c.n_agents):
-        params = DealerParams(
+    params = [
+        DealerParams(
             share=float(shares[i]),
             hedge_interval_s=float(intervals[i]),
             band_contracts=float(bands[i]),
@@ -145,9 +154,10 @@ def build_crowd(world: World, config: DealerConfig, prev_close_points: float) ->
             max_slippage_ticks=c.max_slippage_ticks,
             max_participation=c.max_participation,
         )
-        dealer = OptionDealer(world, f"dealer_{i}", params)
-        if c.hedging:  # dealers start the day hedged
-            start = int(round(shares[i] * x.hedge_target_es))
-            world.exchange.set_initial_position(dealer.owner, start, prev_close_points)
-        out.append(dealer)
-    return out
+        for i in range(c.n_agents)
+    ]
+    names = [f"dealer_{i}" for i in range(c.n_agents)]
+    # dealers start the day hedged; each dealer sets its carried hedge in __init__, right after its
+    # account opens, so the exchange's owner ids keep their order (dealer_0, carried_positions, ...)
+    starts = [int(round(s * x.hedge_target_es)) if c.hedging else None for s in shares]
+    return list(OptionDealer.create_agents(world, c.n_agents, names, params, starts, prev_close_points))

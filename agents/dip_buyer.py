@@ -237,18 +237,15 @@ def build_crowd(world: World, config: DipBuyerConfig, prev_close_points: float) 
     capital = contract_usd + (c.capital_usd - n * contract_usd) * weights / weights.sum()
     entries = rng.uniform(c.min_drawdown_pct, c.max_drawdown_pct, size=n)
     aggressive = rng.random(n) < c.aggressive_share
-    return [
-        DipBuyer(
-            world,
-            f"dip_buyer_{i}",
-            DipBuyerParams(
-                float(capital[i]),
-                float(entries[i]),
-                c.tranches,
-                c.tranche_step_pct,
-                bool(aggressive[i]),
-                c.max_slippage_ticks,
-            ),  # fmt: skip
-        )
+    params = [
+        DipBuyerParams(
+            float(capital[i]),
+            float(entries[i]),
+            c.tranches,
+            c.tranche_step_pct,
+            bool(aggressive[i]),
+            c.max_slippage_ticks,
+        )  # fmt: skip
         for i in range(n)
     ]
+    return list(DipBuyer.create_agents(world, n, [f"dip_buyer_{i}" for i in range(n)], params))

@@ -3,8 +3,12 @@
 The crowd is heterogeneous: each agent's parameters are drawn from the model's generator around
 the scenario's values (shares from a Dirichlet, intervals and sizes log-normal, entry levels
 uniform), so no two agents of a class act at the same time or level. Each agent module owns its
-config and the draw of its crowd (``build_crowd``); this module only calls them, in a fixed order
-(dealers, hedgers, CTAs, dip buyers: the order of the draws from ``world.rng``).
+config and the draw of its crowd (``build_crowd``, with Mesa's ``Agent.create_agents``); this module
+only calls them, in a fixed order (dealers, hedgers, CTAs, dip buyers: the order of the draws from
+``world.rng`` and of the agents' ``unique_id``). Every agent registers with the world (a
+``mesa.Model``), so the model finds them in ``model.agents_by_type``; the crowds are returned as plain
+lists because a Mesa ``AgentSet`` holds only weak references (a test's stub world may not outlive
+its crowd).
 """
 
 from __future__ import annotations

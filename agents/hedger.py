@@ -129,21 +129,19 @@ def build_crowd(world: World, config: HedgerConfig) -> list[PutBuyingHedger]:
     panic = np.full(c.n_agents, c.panic_drawdown_pct)
     if c.panic_drawdown_max_pct > c.panic_drawdown_pct:  # staggered thresholds (drawn only if asked)
         panic = rng.uniform(c.panic_drawdown_pct, c.panic_drawdown_max_pct, size=c.n_agents)
-    return [
-        PutBuyingHedger(
-            world,
-            f"hedger_{i}",
-            HedgerParams(
-                float(intervals[i]),
-                c.pre_event_qty,
-                c.post_event_qty,
-                float(panic[i]),
-                c.panic_qty,
-                c.monetize_gain_pct,
-                c.strike_pct,
-                c.expiry_day,
-                c.panic_max_buys,
-            ),  # fmt: skip
-        )
+    params = [
+        HedgerParams(
+            float(intervals[i]),
+            c.pre_event_qty,
+            c.post_event_qty,
+            float(panic[i]),
+            c.panic_qty,
+            c.monetize_gain_pct,
+            c.strike_pct,
+            c.expiry_day,
+            c.panic_max_buys,
+        )  # fmt: skip
         for i in range(c.n_agents)
     ]
+    names = [f"hedger_{i}" for i in range(c.n_agents)]
+    return list(PutBuyingHedger.create_agents(world, c.n_agents, names, params))

@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the fake runners; spawn workers inherit sys.path
 
 from experiments.designs import seeds_for  # noqa: E402
-from experiments.sweep import DEFAULT_RUNNER, _resolve_runner, run_sweep  # noqa: E402
+from experiments.sweep import DEFAULT_RUNNER, run_sweep  # noqa: E402
+from experiments.sweep.worker import resolve_runner  # noqa: E402
 
 FAKE_CPU_RUNNER = "sweep_fakes:cpu_bound_run"
 INSTANT_RUNNER = "sweep_fakes:instant_run"
@@ -95,7 +96,7 @@ def pick_runner(requested: str | None) -> tuple[str, str]:
     """The runner to benchmark and a note on where it came from."""
     name = requested or DEFAULT_RUNNER
     try:
-        _resolve_runner(name)
+        resolve_runner(name)
         return name, "real runner" if name == DEFAULT_RUNNER else "runner given with --runner"
     except Exception as exc:  # noqa: BLE001 - any import problem: fall back
         if requested:
@@ -130,7 +131,7 @@ def main() -> None:
     iters = calibrate(args.fake_cpu_s)
     os.environ["FAKE_CPU_ITERS"] = str(iters)  # inherited by the worker processes
     runner, note = pick_runner(args.runner)
-    fn = _resolve_runner(runner)
+    fn = resolve_runner(runner)
     print(f"runner: {runner}  ({note})")
     print(
         f"scenario: {args.scenario}; cores: {os.cpu_count()}; load average before: "

@@ -109,7 +109,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
             probe.bind(("127.0.0.1", args.port))
         except OSError as exc:
             return _fail(f"--port {args.port}: cannot listen on 127.0.0.1:{args.port} ({exc.strerror})")
-    app = Path(__file__).with_name("viz_app.py")
+    app = Path(__file__).with_name("viz") / "app.py"
     scenario = str(Path(args.scenario).absolute()) if Path(args.scenario).is_file() else args.scenario
     env = dict(os.environ, CASCADE_VIZ_SCENARIO=scenario, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False")
     cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", "127.0.0.1", "--port", str(args.port),

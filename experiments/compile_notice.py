@@ -2,11 +2,11 @@
 
 numba compiles a ``@njit(cache=True)`` function the first time it is called and stores the machine
 code in its cache folder (``NUMBA_CACHE_DIR``; if that is unset, ``__pycache__`` next to the source,
-or ``~/.cache/numba`` when that is read-only). With an empty cache the first day spends minutes
+or ``~/.cache/numba`` when that is read-only). With an empty cache the first day spends about a minute
 compiling, so :func:`compile_notice` prints, on stderr::
 
-    cascade: compiling the numba kernels (first run only; about 3 min on a 2-core machine) ...
-    cascade: done, compiled in 131 s
+    cascade: compiling the numba kernels (first run only; about 60 s on a 2-core machine) ...
+    cascade: done, compiled in 42 s
 
 Detection is cheap (no compiling, a few small file reads): a kernel module is *cold* when the cache
 folder numba uses for it holds no index file (``<module>.<function>-<line>.py311.nbi``) written by
@@ -31,15 +31,15 @@ from typing import TextIO
 __all__ = ["KERNEL_MODULES", "cold_modules", "compile_notice", "has_fresh_index"]
 
 #: Modules with ``@njit(cache=True)`` kernels, with their share (seconds) of the cold compile of a first
-#: ``cascade run`` on the shared 2-core machine (``benchmarks/bench_compile.py``: 131 s for calm, plus
-#: about 12 s for the specializations nov20_2025 adds; ``_flow_kernels`` includes the order-book helpers
-#: it inlines).
+#: ``cascade run nov20_2025`` (CPU seconds, measured with ``bench_compile.py``'s listener: 38 s in all
+#: since the order-book step is compiled once, in ``_lob_kernels.apply_in_room``; it was 109 s when the
+#: flow inlined four copies of it). Wall time on the shared 2-core machine is longer when it is busy.
 KERNEL_MODULES: dict[str, float] = {
-    "market._flow_kernels": 120.0,
-    "market._lob_kernels": 15.0,
-    "market.black76": 10.0,
-    "market.ivsurface": 3.0,
-    "market.exposures": 3.0,
+    "market._flow_kernels": 15.0,
+    "market._lob_kernels": 30.0,
+    "market.black76": 5.0,
+    "market.ivsurface": 2.0,
+    "market.exposures": 2.0,
 }
 
 

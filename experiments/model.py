@@ -5,6 +5,12 @@ discrete-event simulator. Between two of them the exchange runs the compiled bac
 (``Exchange.advance_to``), stopping early when the last trade reaches a price watch; the watch's
 callback is then scheduled at that exact exchange time. Mesa's clock counts seconds since the
 session start (it cannot start negative); :attr:`CascadeModel.now_s` is seconds from 09:30 ET.
+
+Agents register with the model (Mesa's registry): :attr:`CascadeModel.agents_by_type` holds one
+``AgentSet`` per agent class, in creation order. The samples are our own rows (:meth:`_sample`), not a
+Mesa ``DataCollector``: the collector keys its records by ``model.steps``, which an event clock never
+advances (several samples would share step 0 and agent records would overwrite each other), and a
+sample must run at its own event time, after the events of that time (``PRIORITY_SAMPLE``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import pandas as pd
 from mesa.experimental.devs import DEVSimulator
 from mesa.experimental.devs.eventlist import Priority
 
+from agents.base import TraderAgent
+from agents.cta import CTATrendFollower
 from agents.factory import build_agents
 from experiments.config import ScenarioConfig
 from experiments.flow_split import DealerFlowSplit
@@ -36,9 +44,16 @@ FLOW_GROUPS = ("dealers", "cta", "hedgers", "dip_buyers", "background")
 
 
 class CascadeModel(mesa.Model):
-    """One trading day of the scenario ``config``; ``seed`` makes it reproducible bit for bit."""
+    """One trading day of the scenario ``config``; ``seed`` makes it reproducible bit for bit.
 
-    def __init__(self, config: ScenarioConfig, seed: int = 0):
+    Args:
+        config: the scenario.
+        seed: root seed (market and agents get independent streams spawned from it).
+        simulator: the event clock, injected as in Mesa's examples (``WolfSheep(simulator=...)``);
+            a fresh ``DEVSimulator`` by default. The model calls its ``setup``.
+    """
+
+    def __init__(self, config: ScenarioConfig, seed: int = 0, simulator: DEVSimulator | None = None):
         root = np.random.SeedSequence(seed)
         ss_market, ss_agents = root.spawn(2)
         super().__init__(rng=np.random.default_rng(ss_agents))
@@ -46,7 +61,7 @@ class CascadeModel(mesa.Model):
         self.seed_value = seed
         m = config.market
         self.exchange = Exchange(config.prev_close_points, config.flow, ss_market, m)
-        self.simulator = DEVSimulator()
+        self.simulator = simulator if simulator is not None else DEVSimulator()
         self.simulator.setup(self)
         self.options = OptionsDesk.from_params(
             config.options.desk_params(), config.prev_close_points, m.session_start_s
@@ -68,7 +83,7 @@ class CascadeModel(mesa.Model):
         self._last_sample_mid = config.prev_close_points
         self._dealer_split = DealerFlowSplit(self.options)
 
-        self.agent_groups = build_agents(
+        build_agents(  # they register with the model: see agents_by_type
             self, config.dealers, config.hedgers, config.cta, config.dip_buyers, config.prev_close_points
         )
         for ev in config.events:
@@ -79,6 +94,17 @@ class CascadeModel(mesa.Model):
             self.schedule_at(t, self._sample, priority=PRIORITY_SAMPLE)
             t += config.sample_interval_s
         self.runtime_s = math.nan
+
+    @property
+    def agent_groups(self) -> dict[str, list[TraderAgent]]:
+        """The trading agents by flow group (``dealers``, ``hedgers``, ``cta``, ``dip_buyers``).
+
+        Read from Mesa's ``agents_by_type`` (creation order); a group without agents is an empty list.
+        """
+        groups: dict[str, list[TraderAgent]] = {g: [] for g in FLOW_GROUPS if g != "background"}
+        for cls, agents in self.agents_by_type.items():
+            groups.setdefault(getattr(cls, "group", cls.__name__), []).extend(agents)
+        return groups
 
     # ------------------------------------------------------------------ clock and scheduling
     @property
@@ -245,10 +271,12 @@ class CascadeModel(mesa.Model):
 
     def _cta_split(self) -> dict[str, float]:
         """CTAs' cumulative target changes from their signal and from vol targeting (contracts)."""
-        ctas = self.agent_groups.get("cta", [])
+        ctas = self.agents_by_type.get(CTATrendFollower)
+        if ctas is None:
+            return {"cta_flow_signal": 0.0, "cta_flow_vol": 0.0}
         return {
-            "cta_flow_signal": float(sum(a.flow_signal for a in ctas)),
-            "cta_flow_vol": float(sum(a.flow_vol for a in ctas)),
+            "cta_flow_signal": float(ctas.agg("flow_signal", sum)),
+            "cta_flow_vol": float(ctas.agg("flow_vol", sum)),
         }
 
     # ------------------------------------------------------------------ results

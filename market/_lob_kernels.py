@@ -743,6 +743,21 @@ def _apply(orders, levels, htab, sc, trades, rejects, time, kind, side, price, t
 
 
 @njit(cache=True)
+def apply_in_room(
+    orders, levels, htab, sc, trades, rejects, time, kind, side, price, trigger, qty, oid, owner
+):
+    """``_apply`` compiled once, as a function of its own: one message into buffers known to have room.
+
+    Shared by ``apply_message`` and the background flow (``market._flow_kernels``), so the book's
+    step is compiled once for both instead of once inlined in each (call it with int64 scalars, not
+    literals, or numba compiles one copy per constant). Borrowed arrays are expected.
+    """
+    return _apply(
+        orders, levels, htab, sc, trades, rejects, time, kind, side, price, trigger, qty, oid, owner
+    )
+
+
+@njit(cache=True)
 def apply_message(
     orders, levels, htab, sc, trades, rejects, time, kind, side, price, trigger, qty, oid, owner
 ):
@@ -752,7 +767,7 @@ def apply_message(
     """
     if not has_capacity(orders, htab, sc, trades, rejects, kind, qty):
         return NEED_CAPACITY
-    return _apply(
+    return apply_in_room(
         borrow(orders),
         borrow(levels),
         borrow(htab),

@@ -41,8 +41,9 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from market.units import SESSION_SECONDS  # seconds from the open to the close (and a same-day expiry)
+
 SECONDS_PER_DAY = 86400.0  #: calendar seconds in a day
-SESSION_SECONDS = 23400.0  #: 09:30-16:00 ET: seconds from the open to the close (and expiry)
 DAYS_PER_YEAR = 365.0  #: ACT/365
 SECONDS_PER_YEAR = DAYS_PER_YEAR * SECONDS_PER_DAY  #: calendar seconds in a year (ACT/365)
 VOL_POINT = 0.01  #: one vol point as a fraction of annualised volatility

@@ -22,6 +22,7 @@ from market import _lob_kernels as K
 from market.flow import FlowParams, pack
 from market.lob import OrderBook, trades_to_records
 from market.types import CANCEL, IOC, LIMIT, MARKET, MODIFY, STOP, STOP_LIMIT
+from market.units import ES_MULTIPLIER_USD, SESSION_SECONDS, TICK_POINTS
 
 NS_PER_S = 1_000_000_000
 UNIFORM_BLOCK = 1 << 16
@@ -31,9 +32,9 @@ UNIFORM_BLOCK = 1 << 16
 class MarketParams:
     """The instrument and the session (E-mini S&P 500 proxy)."""
 
-    tick_size_points: float = field(default=0.25, metadata={"gt": 0, "doc": "index points per tick"})
+    tick_size_points: float = field(default=TICK_POINTS, metadata={"gt": 0, "doc": "index points per tick"})
     point_value_usd: float = field(
-        default=50.0, metadata={"gt": 0, "doc": "dollars per index point per contract"}
+        default=ES_MULTIPLIER_USD, metadata={"gt": 0, "doc": "dollars per index point per contract"}
     )
     band_pct: float = field(
         default=25.0, metadata={"gt": 0, "lt": 100, "doc": "price band: +/- this % of the reference price"}
@@ -43,7 +44,7 @@ class MarketParams:
         metadata={"doc": "first second of the simulated session, from 09:30 ET (negative = pre-market)"},
     )
     session_end_s: float = field(
-        default=23_400.0, metadata={"gt": 0, "doc": "last second (16:00 ET = 23400)"}
+        default=SESSION_SECONDS, metadata={"gt": 0, "doc": "last second (16:00 ET = 23400)"}
     )
 
 
@@ -100,53 +101,41 @@ class Exchange:
         self.book = OrderBook(ref_ticks - band, ref_ticks + band, capacity=4096)
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self._rng = np.random.default_rng(ss)
-        self._uniforms = self._rng.random(UNIFORM_BLOCK)
-
-        self._fp = pack(self.flow)
         n_mm = self.flow.n_market_makers
+        n_snap = int((m.session_end_s - m.session_start_s) / self.flow.snapshot_interval_s) + 8
+        self._state = F.new_flow_state(
+            pack(self.flow),
+            uniforms=self._rng.random(UNIFORM_BLOCK),
+            ref_ticks=ref_ticks,
+            open_s=-m.session_start_s,  # exchange-clock second of 09:30
+            close_s=SESSION_SECONDS,
+            seconds_per_ns=1.0 / NS_PER_S,
+            n_snapshots=n_snap,
+        )
         self._owner_names: list[str] = []
         self._owner_groups: list[str] = []
-        self._acct_i = np.zeros((0, F.N_ACCT_I), dtype=np.int64)
-        self._acct_f = np.zeros((0, F.N_ACCT_F), dtype=np.float64)
         mm0 = self.register_owner("market_maker_0", "background") if n_mm else 0
         for i in range(1, n_mm):
             self.register_owner(f"market_maker_{i}", "background")
         noise = self.register_owner("noise_traders", "background")
+        self._state.fi[F.FI_OWNER_MM0] = mm0
+        self._state.fi[F.FI_OWNER_NOISE] = noise
         self._carry_owner = -1
-
-        self._fi = np.zeros(F.N_FI, dtype=np.int64)
-        self._fi[F.FI_NEXT_T] = -1
-        self._fi[F.FI_NEXT_OID] = 1
-        self._fi[F.FI_HIT] = -1
-        self._fi[F.FI_OWNER_MM0] = mm0
-        self._fi[F.FI_OWNER_NOISE] = noise
-        self._fi[F.FI_REF_TICKS] = ref_ticks
-        self._fi[F.FI_MIN_UP_WATCH] = F.NO_UP_WATCH
-        self._fi[F.FI_MAX_DOWN_WATCH] = F.NO_DOWN_WATCH
-        self._fi[F.FI_REFILL_T] = F.NO_REFILL
-        self._ff = np.zeros(F.N_FF, dtype=np.float64)
-        self._ff[F.FF_SECONDS_PER_NS] = 1.0 / NS_PER_S
-        self._ff[F.FF_OPEN_S] = -m.session_start_s  # exchange-clock second of 09:30
-        self._ff[F.FF_CLOSE_S] = 23_400.0
-        self._ff[F.FF_ABS] = 0.0
-        self._ff[F.FF_VALUE] = float(ref_ticks)
-        self._mm = np.full((max(n_mm, 1), 2, self.flow.mm_levels, 3), -1, dtype=np.int64)
-        self._noise = np.zeros(4096, dtype=np.int64)
-        self._watches = np.zeros((0, 3), dtype=np.int64)
         self._watch_owner: list[int] = []
         self._n_watches = 0
         self._free_watches: list[int] = []
         self._pending_hits: list[int] = []
-        n_snap = int((m.session_end_s - m.session_start_s) / self.flow.snapshot_interval_s) + 8
-        self._snaps = np.zeros((n_snap, F.N_SNAP_FIELDS), dtype=np.int64)
 
     # ------------------------------------------------------------------ owners and accounts
     def register_owner(self, name: str, group: str) -> int:
         """Open an account; return its owner id (used on every order). ``group`` labels flows."""
         self._owner_names.append(name)
         self._owner_groups.append(group)
-        self._acct_i = np.vstack([self._acct_i, np.zeros((1, F.N_ACCT_I), dtype=np.int64)])
-        self._acct_f = np.vstack([self._acct_f, np.zeros((1, F.N_ACCT_F), dtype=np.float64)])
+        st = self._state
+        self._state = st._replace(
+            acct_i=np.vstack([st.acct_i, np.zeros((1, F.N_ACCT_I), dtype=np.int64)]),
+            acct_f=np.vstack([st.acct_f, np.zeros((1, F.N_ACCT_F), dtype=np.float64)]),
+        )
         return len(self._owner_names) - 1
 
     def set_initial_position(self, owner: int, qty: int, price_points: float) -> None:
@@ -161,9 +150,10 @@ class Exchange:
             self._carry_owner = self.register_owner("carried_positions", "background")
         price_ticks = int(round(price_points / self.tick))
         for who, signed in ((owner, qty), (self._carry_owner, -qty)):
-            self._acct_i[who, F.A_POSITION] += signed
-            self._acct_i[who, F.A_CASH_TICKS] -= signed * price_ticks
-            self._acct_f[who, F.AF_AVG_PRICE] = price_ticks if self._acct_i[who, F.A_POSITION] else 0.0
+            acct_i, acct_f = self._state.acct_i, self._state.acct_f
+            acct_i[who, F.A_POSITION] += signed
+            acct_i[who, F.A_CASH_TICKS] -= signed * price_ticks
+            acct_f[who, F.AF_AVG_PRICE] = price_ticks if acct_i[who, F.A_POSITION] else 0.0
 
     @property
     def n_owners(self) -> int:
@@ -177,42 +167,42 @@ class Exchange:
 
     def position(self, owner: int) -> int:
         """Futures position of ``owner`` (contracts, + long)."""
-        return int(self._acct_i[owner, F.A_POSITION])
+        return int(self._state.acct_i[owner, F.A_POSITION])
 
     @property
     def positions(self) -> np.ndarray:
         """Positions of all owners (contracts), indexed by owner id (a copy)."""
-        return self._acct_i[:, F.A_POSITION].copy()
+        return self._state.acct_i[:, F.A_POSITION].copy()
 
     @property
     def cash_ticks(self) -> np.ndarray:
         """Cash of all owners in tick-contracts (x ``tick_value_usd`` = dollars; a copy)."""
-        return self._acct_i[:, F.A_CASH_TICKS].copy()
+        return self._state.acct_i[:, F.A_CASH_TICKS].copy()
 
     def account(self, owner: int) -> dict[str, float]:
         """Position (contracts), cash, average price, realized and mark-to-market P&L (dollars)."""
-        pos = int(self._acct_i[owner, F.A_POSITION])
-        cash_usd = float(self._acct_i[owner, F.A_CASH_TICKS]) * self.tick_value_usd
+        pos = int(self._state.acct_i[owner, F.A_POSITION])
+        cash_usd = float(self._state.acct_i[owner, F.A_CASH_TICKS]) * self.tick_value_usd
         mark = self.mark_ticks()
         return {
             "position": pos,
             "cash_usd": cash_usd,
-            "avg_price_points": float(self._acct_f[owner, F.AF_AVG_PRICE]) * self.tick,
-            "realized_pnl_usd": float(self._acct_f[owner, F.AF_REALIZED_TICKS]) * self.tick_value_usd,
+            "avg_price_points": float(self._state.acct_f[owner, F.AF_AVG_PRICE]) * self.tick,
+            "realized_pnl_usd": float(self._state.acct_f[owner, F.AF_REALIZED_TICKS]) * self.tick_value_usd,
             "mtm_pnl_usd": cash_usd + pos * mark * self.tick_value_usd,
-            "volume": int(self._acct_i[owner, F.A_VOLUME]),
+            "volume": int(self._state.acct_i[owner, F.A_VOLUME]),
         }
 
     # ------------------------------------------------------------------ clock
     @property
     def now_ns(self) -> int:
         """Exchange clock: ns since ``session_start_s``."""
-        return int(self._fi[F.FI_NOW])
+        return int(self._state.fi[F.FI_NOW])
 
     @property
     def now_s(self) -> float:
         """Exchange clock in seconds from the 09:30 open."""
-        return self._fi[F.FI_NOW] / NS_PER_S + self.market.session_start_s
+        return self._state.fi[F.FI_NOW] / NS_PER_S + self.market.session_start_s
 
     def to_ns(self, t_s: float) -> int:
         """Seconds from the open -> exchange nanoseconds."""
@@ -227,41 +217,33 @@ class Exchange:
         if t_end < self.now_ns:
             raise ValueError(f"advance_to({t_s}): the exchange clock is already at {self.now_s:.6f} s")
         while True:
-            b = self.book
-            status = F.run_flow(
-                b._orders, b._levels, b._htab, b._sc, b._trades, b._rejects, self._fi, self._ff, self._fp,
-                self._mm, self._noise, self._uniforms, self._watches, self._snaps, self._acct_i,
-                self._acct_f, t_end,
-            )  # fmt: skip
+            status = F.run_flow(self.book.state, self._state, t_end)
             if status == F.DONE:
                 return None
             if status == F.WATCH_HIT:
-                return self._hit(int(self._fi[F.FI_HIT]))
+                return self._hit(int(self._state.fi[F.FI_HIT]))
             self._grow(status)
 
     def _grow(self, status: int) -> None:
+        st = self._state
         if status == F.NEED_RANDOMS:
-            pos = int(self._fi[F.FI_RNG_POS])
-            self._uniforms = np.concatenate([self._uniforms[pos:], self._rng.random(UNIFORM_BLOCK)])
-            self._fi[F.FI_RNG_POS] = 0
+            pos = int(st.fi[F.FI_RNG_POS])
+            self._state = st._replace(u=np.concatenate([st.u[pos:], self._rng.random(UNIFORM_BLOCK)]))
+            st.fi[F.FI_RNG_POS] = 0
         elif status == F.NEED_CAPACITY:
-            b = self.book
-            n_msgs, max_qty = F.event_bounds(self._fp)
-            b._orders, b._htab, b._trades, b._rejects = K.grow_room(
-                b._orders, b._htab, b._sc, b._trades, b._rejects, n_msgs, max_qty
-            )
+            self.book.reserve(*F.event_bounds(st.fp))
         elif status == F.NEED_SNAPSHOTS:
-            self._snaps = np.vstack([self._snaps, np.zeros_like(self._snaps)])
+            self._state = st._replace(snaps=np.vstack([st.snaps, np.zeros_like(st.snaps)]))
         elif status == F.NEED_NOISE_SLOTS:
-            self._noise = np.concatenate([self._noise, np.zeros_like(self._noise)])
+            self._state = st._replace(noise=np.concatenate([st.noise, np.zeros_like(st.noise)]))
         else:  # pragma: no cover - a new status without a handler is a programming error
             raise RuntimeError(f"run_flow returned unknown status {status}")
 
     # ------------------------------------------------------------------ agents' orders
     def new_oid(self) -> int:
         """A fresh order id (shared counter with the background flow)."""
-        oid = int(self._fi[F.FI_NEXT_OID])
-        self._fi[F.FI_NEXT_OID] = oid + 1
+        oid = int(self._state.fi[F.FI_NEXT_OID])
+        self._state.fi[F.FI_NEXT_OID] = oid + 1
         return oid
 
     def submit(
@@ -281,7 +263,8 @@ class Exchange:
             oid = self.new_oid()
         n0 = self.book.n_trades
         reason = self.book.submit(self.now_ns, kind, side, price_ticks, trigger_ticks, qty, oid, owner)
-        F.settle_new(self.book._trades, self.book._sc, self._fi, self._acct_i, self._acct_f)
+        book, st = self.book.state, self._state
+        F.settle_new(book.trades, book.sc, st.fi, st.acct_i, st.acct_f)
         self._collect_hits()
         rows = self.book.trade_rows(n0)
         mine = rows[(rows[:, K.T_TAKER_OID] == oid)] if len(rows) else rows
@@ -302,27 +285,28 @@ class Exchange:
         else:
             wid = self._n_watches
             self._n_watches += 1
-            if wid >= len(self._watches):
-                grown = np.zeros((max(16, 2 * len(self._watches)), 3), dtype=np.int64)
-                grown[: len(self._watches)] = self._watches
-                self._watches = grown
+            watches = self._state.watches
+            if wid >= len(watches):
+                grown = np.zeros((max(16, 2 * len(watches)), F.N_WATCH_FIELDS), dtype=np.int64)
+                grown[: len(watches)] = watches
+                self._state = self._state._replace(watches=grown)
                 self._watch_owner.extend([-1] * (len(grown) - len(self._watch_owner)))
-        self._watches[wid] = (int(level_ticks), direction, 1)
+        self._state.watches[wid] = (int(level_ticks), direction, 1)
         self._watch_owner[wid] = owner
-        F.refresh_watch_bounds(self._fi, self._watches)
+        F.refresh_watch_bounds(self._state.fi, self._state.watches)
         return wid
 
     def remove_watch(self, watch_id: int) -> None:
         """Deactivate a watch and free its id (no effect if it already fired and was reported)."""
-        if self._watches[watch_id, F.W_ACTIVE] == 1:
-            self._watches[watch_id, F.W_ACTIVE] = 0
+        if self._state.watches[watch_id, F.W_ACTIVE] == 1:
+            self._state.watches[watch_id, F.W_ACTIVE] = 0
             self._free_watches.append(watch_id)
-            F.refresh_watch_bounds(self._fi, self._watches)
+            F.refresh_watch_bounds(self._state.fi, self._state.watches)
 
     def _collect_hits(self) -> None:
         """Queue every watch the last trade price has reached (one order can cross several)."""
         while True:
-            w = F.check_watches(self.book._sc, self._fi, self._watches)
+            w = F.check_watches(self.book.state.sc, self._state.fi, self._state.watches)
             if w < 0:
                 return
             self._pending_hits.append(int(w))
@@ -332,8 +316,8 @@ class Exchange:
         return WatchHit(
             watch_id=w,
             owner=self._watch_owner[w],
-            level_ticks=int(self._watches[w, F.W_LEVEL]),
-            direction=int(self._watches[w, F.W_DIR]),
+            level_ticks=int(self._state.watches[w, F.W_LEVEL]),
+            direction=int(self._state.watches[w, F.W_DIR]),
             t_s=self.now_s,
         )
 
@@ -345,7 +329,7 @@ class Exchange:
             return 0.5 * (bid + ask)
         if last is not None:
             return float(last)
-        return float(self._fi[F.FI_REF_TICKS])
+        return float(self._state.fi[F.FI_REF_TICKS])
 
     def mid_points(self) -> float:
         """Current mark (see :meth:`mark_ticks`) in index points."""
@@ -357,34 +341,34 @@ class Exchange:
         Sentiment biases only the side of noise market orders, P(buy) = (1 + sentiment) / 2, and
         decays with ``flow.sentiment_halflife_s``: news changes beliefs, never a price.
         """
-        value = float(np.clip(self._ff[F.FF_SENTIMENT] + delta, -1.0, 1.0))
-        self._ff[F.FF_SENTIMENT] = value
+        value = float(np.clip(self._state.ff[F.FF_SENTIMENT] + delta, -1.0, 1.0))
+        self._state.ff[F.FF_SENTIMENT] = value
         return value
 
     def shift_value(self, pct: float) -> float:
         """Shift the value traders' belief by ``pct`` percent; return the new value (index points)."""
-        self._ff[F.FF_VALUE] *= 1.0 + pct / 100.0
+        self._state.ff[F.FF_VALUE] *= 1.0 + pct / 100.0
         return self.value_points
 
     @property
     def value_points(self) -> float:
         """The value traders' current belief (index points)."""
-        return float(self._ff[F.FF_VALUE]) * self.tick
+        return float(self._state.ff[F.FF_VALUE]) * self.tick
 
     @property
     def sentiment(self) -> float:
         """Current noise-trader sentiment in [-1, 1]."""
-        return float(self._ff[F.FF_SENTIMENT])
+        return float(self._state.ff[F.FF_SENTIMENT])
 
     def realized_vol_ann(self) -> float:
         """The background market's short-term realized volatility estimate (annualized)."""
-        var = max(float(self._ff[F.FF_VAR]), 0.0)
+        var = max(float(self._state.ff[F.FF_VAR]), 0.0)
         return float(np.sqrt(var * F.SECONDS_PER_YEAR_OF_TRADING / self.flow.snapshot_interval_s))
 
     @property
     def cum_volume(self) -> int:
         """Contracts traded so far (all owners)."""
-        return int(self._fi[F.FI_CUM_VOLUME])
+        return int(self._state.fi[F.FI_CUM_VOLUME])
 
     @property
     def n_messages(self) -> int:
@@ -393,7 +377,7 @@ class Exchange:
 
     def snapshots(self) -> pd.DataFrame:
         """The L1 snapshots so far, one row per ``snapshot_interval_s`` (prices in index points)."""
-        s = self._snaps[: int(self._fi[F.FI_N_SNAP])]
+        s = self._state.snaps[: int(self._state.fi[F.FI_N_SNAP])]
         tick = self.tick
 
         def px(col: np.ndarray) -> np.ndarray:

@@ -31,9 +31,9 @@ from numba import njit
 from market.black76 import DELTA as _DELTA
 from market.black76 import _fill_greeks, portfolio_greeks, tau_years
 from market.ivsurface import IVSurface, smile_total_vol
-from market.positions import SPX_MULTIPLIER_USD, OptionBook
+from market.positions import OptionBook
+from market.units import ES_MULTIPLIER_USD, SPX_MULTIPLIER_USD
 
-ES_MULTIPLIER_USD = 50.0  #: $ per index point per E-mini S&P 500 futures contract
 ES_PER_OPTION_DELTA = SPX_MULTIPLIER_USD / ES_MULTIPLIER_USD  #: ES contracts per SPX option delta
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _PCT = 0.01

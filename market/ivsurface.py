@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit
 
 from market.black76 import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.units import SESSION_SECONDS
 
 _LN2 = math.log(2.0)
 
@@ -95,7 +96,7 @@ class IVSurfaceParams:
     sigma_cap_ann: float = 5.0
     spot_vol_beta: float = -1.0
     vol_risk_premium_ann: float = 0.03
-    rv_half_life_s: float = 5 * 23400.0
+    rv_half_life_s: float = 5 * SESSION_SECONDS
     demand_impact_per_usd_vega: float = 4e-11
     demand_half_life_s: float = 7200.0
     spot_vol_term_scaled: bool = False

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from market.types import (
     TRADE_DTYPE,
 )
 
-__all__ = ["MESSAGE_DTYPE", "TRADE_DTYPE", "REJECT_DTYPE", "OrderBook", "ReplayResult", "replay"]
+__all__ = ["MESSAGE_DTYPE", "TRADE_DTYPE", "REJECT_DTYPE", "BookState", "OrderBook", "ReplayResult", "replay"]
 
 DEFAULT_MIN_PRICE_TICKS = 1
 DEFAULT_MAX_PRICE_TICKS = 65_535
@@ -90,6 +91,21 @@ def trades_to_records(trades: np.ndarray) -> np.ndarray:
     return out
 
 
+class BookState(NamedTuple):
+    """The book's arrays as one record: what compiled callers (the background flow) take.
+
+    All ``int64``; prices in ticks, quantities in contracts. The column constants live in
+    ``market._lob_kernels`` (``O_*``, ``L_*``, ``SC_*``, ``T_*``, ``R_*``), one set per array.
+    """
+
+    orders: np.ndarray  #: ``[slot, O_*]`` order table (resting orders and pending stops)
+    levels: np.ndarray  #: ``[side_index, price - min_price, L_*]`` FIFO heads, totals and stop lists
+    htab: np.ndarray  #: ``[slot, 2]`` hash map oid -> order slot
+    sc: np.ndarray  #: ``[SC_*]`` scalars: best prices, last trade, counters, quantity accounting
+    trades: np.ndarray  #: ``[n, T_*]`` the trade tape (``sc[SC_N_TRADES]`` rows used)
+    rejects: np.ndarray  #: ``[n, R_*]`` rejected messages (``sc[SC_N_REJECTS]`` rows used)
+
+
 class OrderBook:
     """A price-time-priority limit order book over a fixed price band.
 
@@ -115,6 +131,7 @@ class OrderBook:
         (self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects) = K.new_state(
             int(min_price_ticks), int(max_price_ticks), int(capacity)
         )
+        self._arrays_changed()
         self.min_price_ticks = int(min_price_ticks)
         self.max_price_ticks = int(max_price_ticks)
 
@@ -153,7 +170,33 @@ class OrderBook:
             self._orders, self._htab, self._trades, self._rejects = K.grow_for(
                 self._orders, self._htab, self._sc, self._trades, self._rejects, kind, qty
             )
+            self._arrays_changed()
         return reason
+
+    def reserve(self, n_msgs: int, max_qty: int) -> None:
+        """Grow the buffers so that ``n_msgs`` more messages of at most ``max_qty`` contracts each fit.
+
+        For compiled callers that send messages themselves (they check ``has_room`` first and call
+        this when it fails); :meth:`submit` and :meth:`process` grow on their own.
+        """
+        self._orders, self._htab, self._trades, self._rejects = K.grow_room(
+            self._orders, self._htab, self._sc, self._trades, self._rejects, n_msgs, max_qty
+        )
+        self._arrays_changed()
+
+    @property
+    def state(self) -> BookState:
+        """The book's live arrays as one :class:`BookState` (views, not copies; read-only attribute).
+
+        For compiled code that sends messages into this book (``market._flow_kernels.run_flow``):
+        the arrays change as messages arrive, and are replaced when the book grows (call
+        :meth:`reserve`, then take ``state`` again). Python callers use the query methods instead.
+        """
+        return self._state
+
+    def _arrays_changed(self) -> None:
+        """Rebuild the :attr:`state` record after the arrays were allocated or replaced by larger ones."""
+        self._state = BookState(self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects)
 
     def _now(self, time: int | None) -> int:
         return int(self._sc[K.SC_CLOCK]) if time is None else time
@@ -201,6 +244,7 @@ class OrderBook:
         self._orders, self._htab, self._trades, self._rejects = K.apply_messages(
             self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects, messages
         )
+        self._arrays_changed()
 
     # ------------------------------------------------------------------ queries
     def _price_or_none(self, field: int) -> int | None:

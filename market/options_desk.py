@@ -18,8 +18,8 @@ from market import black76
 from market.exposures import DealerExposures, dealer_exposures
 from market.ivsurface import EventPremium, IVSurface, IVSurfaceParams
 from market.positions import OptionBook
+from market.units import SPX_MULTIPLIER_USD
 
-SPX_MULTIPLIER_USD = 100.0
 STRIKE_GRID_POINTS = 5.0
 HOLDERS = ("dealer", "customer", "hedgers")
 

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from market.black76 import tau_years
+from market.units import SPX_MULTIPLIER_USD
 
-SPX_MULTIPLIER_USD = 100.0  #: $ per index point per SPX option contract
 DEALER = "dealer"  #: default name of the dealer holder class
 
 

@@ -129,7 +129,9 @@ def test_plot_of_a_directory_that_is_not_a_run_is_an_error(tmp_path, capsys):
 def test_run_imports_no_sweep_plot_or_page_libraries(tmp_path):
     """``cascade run`` without ``--plot`` imports only what a day needs (issue #16: start-up time)."""
     heavy = ("dask", "distributed", "matplotlib", "solara", "optuna", "SALib", "experiments.plots",
-             "experiments.viz", "experiments.sweep", "experiments.calibrate", "experiments.sensitivity")
+             "experiments.viz", "experiments.sweep.engine", "experiments.calibrate",
+             "experiments.sensitivity", "experiments.calibration.calibrate",
+             "experiments.calibration.sensitivity")
     out = str(tmp_path / "o")
     code = (
         "import sys\nfrom experiments.cli import main\n"

@@ -268,7 +268,7 @@ def test_capacity_bound_cannot_overflow():
     book = OrderBook(LO, HI, capacity=4)
     for oid in range(3):
         assert book.stop(T.BUY, MID + 1, T.MAX_QTY, oid) == T.ACCEPTED
-    sc = book._sc
+    sc = book.state.sc
     for q in (0, 1, T.MAX_QTY, I64_MAX, I64_MIN):
         bound = K._max_new_trades(sc, 1, q)
         assert 0 <= bound <= book.n_resting + 2 + 2 * book.n_pending_stops

@@ -15,7 +15,7 @@ import pytest
 from experiments import runner
 from experiments.designs import grid, parse_grid_spec
 from experiments.outputs import OutputError, check_run_out, commit_dir, temp_sibling
-from experiments.plots import _series_file, _series_paths
+from experiments.plots.discovery import _series_file, _series_paths
 
 TESTS_DIR = Path(__file__).resolve().parent
 

@@ -142,7 +142,7 @@ def test_sensitivity_cli_bad_input(tmp_path, capsys):
 def test_an_interrupted_sensitivity_run_resumes(fast_dir, monkeypatch, tmp_path):
     from sweep_fakes import read_calls
 
-    import experiments.sensitivity as sens
+    import experiments.calibration.sensitivity as sens
 
     calls = tmp_path / "calls"
     calls.mkdir()

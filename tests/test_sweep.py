@@ -82,6 +82,16 @@ def test_local_workers_use_the_numba_cache_of_this_process(tmp_path, monkeypatch
     assert df["worker_pid"].ne(os.getpid()).all()
 
 
+def test_local_workers_are_a_dask_local_cluster_with_sweep_settings():
+    from experiments.sweep.executors import ALLOWED_FAILURES, start_local_cluster
+
+    with start_local_cluster(1) as cluster:
+        s = cluster.scheduler
+        assert s.allowed_failures == ALLOWED_FAILURES == 1
+        assert s.WORKER_SATURATION == 1.0  # one task per worker: a dying worker takes only its own run
+        assert [(w.nthreads, w.memory_limit) for w in s.workers.values()] == [(1, 0)]
+
+
 def test_local_processes_sweep_end_to_end(tmp_path, calls):
     out = tmp_path / "sweep"
     df = run_sweep("calm", POINTS, SEEDS, out, workers=2, runner=RUNNER, progress=False)
@@ -206,12 +216,12 @@ def test_different_sweep_in_out_dir_is_refused(tmp_path):
 
 
 def test_a_second_concurrent_sweep_into_the_same_folder_is_refused(tmp_path):
-    from experiments.sweep import _lock
+    from experiments.sweep.store import lock_out_dir
 
     out = tmp_path / "s"
     first = run_sweep("calm", POINTS[:1], SEEDS, out, workers=1, runner=RUNNER, progress=False)
     (out / "runs" / f"{first['run_id'].iloc[0]}.json").unlink()  # one run left to do
-    held = _lock(out)  # as a running sweep would
+    held = lock_out_dir(out)  # as a running sweep would
     try:
         with pytest.raises(SweepConfigError, match="another sweep is running"):
             run_sweep("calm", POINTS[:1], SEEDS, out, workers=1, runner=RUNNER, progress=False)

@@ -1,6 +1,6 @@
-"""The interactive page (``experiments/viz_app.py``): helpers headless, then the real page in Chromium.
+"""The interactive page (``experiments/viz/app.py``): helpers headless, then the real page in Chromium.
 
-The browser test starts ``solara run experiments/viz_app.py`` on a free localhost port, drives the page
+The browser test starts ``solara run experiments/viz/app.py`` on a free localhost port, drives the page
 with the Python ``playwright`` package and the system Chromium (``/usr/bin/chromium``; no
 ``playwright install``), and saves a screenshot under the test's ``tmp_path``. It is skipped, with
 the reason, where Chromium, playwright or the ``viz`` extra (solara, ``mesa[viz]``) is missing.
@@ -25,7 +25,7 @@ import pytest
 from experiments.config import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "experiments" / "viz_app.py"
+APP = ROOT / "experiments" / "viz" / "app.py"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",

@@ -1,7 +1,7 @@
 """The interactive page: Mesa's ``SolaraViz`` around :class:`experiments.viz.CascadeVizModel`.
 
 Run it with ``cascade viz [SCENARIO] --port N`` (which sets ``CASCADE_VIZ_SCENARIO`` and starts
-``solara run experiments/viz_app.py --host 127.0.0.1 --port N --production``). The sidebar holds
+``solara run experiments/viz/app.py --host 127.0.0.1 --port N --production``). The sidebar holds
 Mesa's Reset / Play / Step buttons, the play and render intervals, and the model's parameters
 (scenario, seed, dip-buy capital, dealer positioning scale, CTA capital, simulated seconds per step);
 new parameters take effect on *Reset*. The charts redraw after every step (every *render interval*
@@ -25,7 +25,8 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from experiments.config import load_scenario, shipped_scenarios
-from experiments.viz import CascadeVizModel, format_usd, parse_usd, viz_scenario
+from experiments.viz.knobs import Knobs, format_usd, parse_seed, viz_scenario
+from experiments.viz.model import CascadeVizModel
 
 SCENARIO = viz_scenario()
 _BASE = load_scenario(SCENARIO)
@@ -52,29 +53,11 @@ class CascadePage(CascadeVizModel):
         cta_capital_usd: float | str | None = None,
         step_s: float | None = None,
     ):
-        notes = []
-
-        def amount(value, what):
-            try:
-                return None if value in (None, "") else parse_usd(value)
-            except ValueError as exc:
-                notes.append(f"{what}: {exc}; the scenario's value is used")
-                return None
-
-        try:
-            seed_int = int(str(seed).strip())
-            if seed_int < 0:
-                raise ValueError
-        except ValueError:
-            notes.append(f"seed: {seed!r} is not a non-negative whole number; seed 0 is used")
-            seed_int = 0
+        notes: list[str] = []
+        seed_int = parse_seed(seed, notes=notes)
+        knobs = Knobs.parse(dip_capital_usd, dealer_scale, cta_capital_usd, notes=notes)
         super().__init__(
-            scenario,
-            seed_int,
-            amount(dip_capital_usd, "dip-buy capital"),
-            dealer_scale,
-            amount(cta_capital_usd, "CTA capital"),
-            step_s,
+            scenario, seed_int, knobs.dip_capital_usd, knobs.dealer_scale, knobs.cta_capital_usd, step_s
         )
         self.notes = notes
         # Set once the page has drawn the latest step (see ``step`` and ``RunInfo``).

@@ -1,0 +1,123 @@
+"""The option dealer's hedging rules (agents.dealer) against the stub world of tests/stub_world.py.
+
+Customers long puts leave the dealers short gamma: they must sell futures into a fall and buy into
+a rise; customers short puts (dealers long gamma) the opposite. A gap inside the band is not traded,
+one order is at most a clip, and the price watches sit one band's move (or ``watch_move_pct``) away.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from agents.dealer import DealerConfig, DealerParams, OptionDealer, build_crowd
+from market.options_desk import OpenInterest
+from tests.stub_world import F0, StubWorld, as_world
+
+SHORT_GAMMA = (OpenInterest(100.0, 30, False, 20_000),)  # customers long ATM puts
+LONG_GAMMA = (OpenInterest(100.0, 30, False, -20_000),)  # customers short them
+
+
+def dealer(world: StubWorld, **overrides) -> OptionDealer:
+    """One dealer hedging the whole book, starting the day hedged at F0."""
+    values = dict(share=1.0, hedge_interval_s=300.0, band_contracts=5.0, max_clip_contracts=100_000,
+                  hedge_fraction=1.0, hedging=True, watch_move_pct=0.1, max_slippage_ticks=8,
+                  max_participation=math.inf)  # fmt: skip
+    values.update(overrides)
+    d = OptionDealer(as_world(world), "dealer_0", DealerParams(**values))
+    target, _ = d.target_contracts()
+    world.exchange.set_initial_position(d.owner, int(round(target)), F0)
+    return d
+
+
+def traded_after_move(positions, move_pct: float, **overrides) -> tuple[int, float]:
+    """(signed futures traded by one hedge after the index moves ``move_pct``, gap left after it)."""
+    world = StubWorld(positions)
+    d = dealer(world, **overrides)
+    before = d.position
+    world.move_to(F0 * (1 + move_pct / 100))
+    d.hedge()
+    return d.position - before, d.target_contracts()[0] - d.position
+
+
+def test_short_gamma_dealer_sells_futures_when_the_index_falls():
+    qty, gap_left = traded_after_move(SHORT_GAMMA, -2.0)
+    assert qty < 0
+    assert abs(qty) > 100  # 20,000 ATM puts: a 2% fall moves the hedge by hundreds of contracts
+    assert abs(gap_left) <= 1  # hedge_fraction 1 and no clip: the whole gap in one order
+
+
+def test_short_gamma_dealer_buys_futures_when_the_index_rises():
+    qty, _ = traded_after_move(SHORT_GAMMA, +2.0)
+    assert qty > 0
+
+
+def test_long_gamma_dealer_trades_against_the_move():
+    assert traded_after_move(LONG_GAMMA, -2.0)[0] > 0  # buys the fall
+    assert traded_after_move(LONG_GAMMA, +2.0)[0] < 0  # sells the rise
+
+
+def test_a_gap_inside_the_band_is_not_traded():
+    world = StubWorld(SHORT_GAMMA)
+    d = dealer(world, band_contracts=1e6)
+    world.move_to(F0 * 0.98)
+    d.hedge()
+    assert world.exchange.orders == []
+
+
+def test_one_order_is_at_most_a_clip_and_a_follow_up_is_scheduled():
+    world = StubWorld(SHORT_GAMMA)
+    d = dealer(world, max_clip_contracts=7)
+    world.move_to(F0 * 0.98)
+    n_wakeups = len(world.wakeups)
+    d.hedge()
+    (order,) = world.exchange.orders
+    assert order.side == -1 and order.filled == 7
+    assert [m for _, m in world.wakeups[n_wakeups:]] == [d.follow_up]  # the rest of the gap later
+
+
+def test_hedge_fraction_trades_part_of_the_gap():
+    full, _ = traded_after_move(SHORT_GAMMA, -2.0)
+    half, _ = traded_after_move(SHORT_GAMMA, -2.0, hedge_fraction=0.5)
+    assert half == pytest.approx(full / 2, abs=1)
+
+
+def test_watches_bracket_the_price_one_band_move_away():
+    world = StubWorld(SHORT_GAMMA)
+    d = dealer(world, band_contracts=50.0, watch_move_pct=0.0)
+    d.hedge()
+    up, down = sorted(world.watches_of(d.owner), key=lambda w: -w.direction)
+    _, gamma = d.target_contracts()
+    distance = 50.0 / gamma  # the move that opens a gap of one band (index points)
+    tick = world.exchange.tick
+    assert (up.direction, down.direction) == (1, -1)
+    assert up.level_ticks * tick == pytest.approx(F0 + distance, abs=tick)
+    assert down.level_ticks * tick == pytest.approx(F0 - distance, abs=tick)
+    d.hedge()  # re-arming replaces the watches
+    assert len(world.watches_of(d.owner)) == 2
+
+
+def test_without_options_there_is_nothing_to_hedge_and_no_watch():
+    world = StubWorld(())
+    d = dealer(world)
+    world.move_to(F0 * 0.9)
+    d.hedge()
+    assert world.exchange.orders == [] and world.watches_of(d.owner) == []
+
+
+def test_a_dealer_that_does_not_hedge_never_wakes_up():
+    world = StubWorld(SHORT_GAMMA)
+    dealer(world, hedging=False)
+    assert world.wakeups == []
+
+
+def test_build_crowd_shares_add_up_and_start_hedged():
+    world = StubWorld(SHORT_GAMMA, seed=4)
+    crowd = build_crowd(as_world(world), DealerConfig(n_agents=5), F0)
+    assert [d.name for d in crowd] == [f"dealer_{i}" for i in range(5)]
+    assert sum(d.params.share for d in crowd) == pytest.approx(1.0)
+    target = world.options.exposures(F0, 0.0).hedge_target_es
+    assert target < 0  # short puts are hedged with short futures
+    assert sum(d.position for d in crowd) == pytest.approx(target, abs=5)
+    assert list(world.agents_by_type[OptionDealer]) == crowd  # registered with the model, in order

@@ -1,0 +1,128 @@
+"""The dip buyer's rules (agents.dip_buyer) against the stub world of tests/stub_world.py.
+
+A buyer acts only at or below its entry level (the day's high minus its drawdown; each further
+tranche ``tranche_step_pct`` deeper), follows the high up, and never spends more than its capital.
+Aggressive buyers watch the level and buy with protected market orders; passive ones rest a bid
+there once the price comes within ``APPROACH_PCT``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.dip_buyer import APPROACH_PCT, DipBuyer, DipBuyerConfig, DipBuyerParams, build_crowd
+from market.types import BUY, LIMIT
+from tests.stub_world import F0, StubWorld, as_world
+
+CONTRACT_USD = F0 * 50.0  # one E-mini at the starting price ($)
+
+
+def buyer(world: StubWorld, **overrides) -> DipBuyer:
+    values = dict(capital_usd=10 * CONTRACT_USD, entry_drawdown_pct=1.0, tranches=3, tranche_step_pct=1.0,
+                  aggressive=True, max_slippage_ticks=8)  # fmt: skip
+    values.update(overrides)
+    return DipBuyer(as_world(world), "dip_buyer_0", DipBuyerParams(**values))
+
+
+def level(world: StubWorld, drawdown_pct: float) -> float:
+    return world.day_high_points * (1 - drawdown_pct / 100)
+
+
+def fire(world: StubWorld, b: DipBuyer) -> None:
+    """Move the price to the buyer's watched level and run the watch's callback."""
+    (w,) = world.watches_of(b.owner)
+    world.move_to(w.level_ticks * world.exchange.tick)
+    world.unwatch(w.token)
+    w.method(None)
+
+
+def test_does_nothing_above_its_entry_level():
+    world = StubWorld()
+    b = buyer(world)
+    (w,) = world.watches_of(b.owner)
+    assert w.direction == -1  # waits for a fall
+    assert w.level_ticks * world.exchange.tick == pytest.approx(level(world, 1.0), abs=0.25)
+    world.move_to(F0 * 0.995)  # a 0.5% dip: above the 1% level
+    assert world.exchange.orders == [] and b.position == 0
+
+
+def test_aggressive_buyer_buys_at_its_level_and_then_watches_one_step_deeper():
+    world = StubWorld()
+    b = buyer(world)
+    fire(world, b)
+    (order,) = world.exchange.orders
+    assert order.side == BUY and order.filled > 0
+    assert world.exchange.mid <= level(world, 1.0) + 0.25
+    assert b.tranche == 1
+    (w,) = world.watches_of(b.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(level(world, 2.0), abs=0.25)
+
+
+def test_never_spends_more_than_its_capital():
+    world = StubWorld()
+    b = buyer(world, capital_usd=2.5 * CONTRACT_USD, tranches=5)
+    for _ in range(10):
+        if not world.watches_of(b.owner):
+            break
+        fire(world, b)
+    assert b.spent_usd <= b.params.capital_usd
+    assert b.position == 2  # 2.5 contracts' worth buys two whole contracts
+    assert world.watches_of(b.owner) == []  # budget spent: nothing armed any more
+    assert b.budget_left_usd < CONTRACT_USD
+
+
+def test_a_buyer_too_poor_for_one_contract_never_trades():
+    world = StubWorld()
+    b = buyer(world, capital_usd=0.5 * CONTRACT_USD)
+    fire(world, b)
+    assert world.exchange.signed_qty(b.owner) == 0 and b.spent_usd == 0
+
+
+def test_entry_level_follows_a_new_high():
+    world = StubWorld()
+    b = buyer(world)
+    world.move_to(F0 * 1.02)  # new high
+    b.on_new_high(world.day_high_points)
+    (w,) = world.watches_of(b.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(F0 * 1.02 * 0.99, abs=0.25)
+    assert world.high_subscribers == [b]
+
+
+def test_passive_buyer_rests_a_bid_at_its_level_only_when_the_price_approaches():
+    world = StubWorld()
+    b = buyer(world, aggressive=False)
+    (w,) = world.watches_of(b.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(
+        level(world, 1.0) * (1 + APPROACH_PCT / 100), abs=0.25
+    )
+    assert world.exchange.orders == []
+    fire(world, b)  # the price comes within APPROACH_PCT
+    (bid,) = world.exchange.orders
+    assert bid.kind == LIMIT and bid.side == BUY
+    assert bid.price_ticks * world.exchange.tick == pytest.approx(level(world, 1.0), abs=0.25)
+    assert bid.price_ticks * world.exchange.tick < world.exchange.mid  # below the market
+    assert bid.qty * bid.price_ticks * world.exchange.tick * 50.0 <= b.params.capital_usd
+
+
+def test_passive_buyer_moves_to_the_next_tranche_once_its_bid_is_filled():
+    world = StubWorld()
+    b = buyer(world, aggressive=False)
+    fire(world, b)
+    (bid,) = world.exchange.orders
+    world.exchange.fill(bid, bid.qty)
+    b.check_bid()
+    assert b.tranche == 1 and b.position == bid.qty
+    (w,) = world.watches_of(b.owner)  # approaching the next, deeper level
+    assert w.level_ticks * world.exchange.tick == pytest.approx(
+        level(world, 2.0) * (1 + APPROACH_PCT / 100), abs=0.25
+    )
+
+
+def test_build_crowd_splits_the_capital_and_draws_levels_in_range():
+    world = StubWorld(seed=2)
+    config = DipBuyerConfig(n_agents=20, capital_usd=1e9, min_drawdown_pct=1.0, max_drawdown_pct=3.0)
+    crowd = build_crowd(as_world(world), config, F0)
+    assert len(crowd) == 20
+    assert sum(b.params.capital_usd for b in crowd) == pytest.approx(1e9)
+    assert all(1.0 <= b.params.entry_drawdown_pct <= 3.0 for b in crowd)
+    assert list(world.agents_by_type[DipBuyer]) == crowd
