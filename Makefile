@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_options.py
 	$(BIN)/python benchmarks/bench_day.py
 	$(BIN)/python benchmarks/bench_day.py --scenario nov20_2025 --no-scaling
+	$(BIN)/python benchmarks/bench_process.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_compile.py --inline-module none
 

@@ -187,6 +187,11 @@ def main() -> None:
         f"  parallel ceiling of this machine right now (2 bare processes vs 1, same CPU work): {ceiling:.2f}x"
         f" -> the sweep reaches {100 * speedup / ceiling:.0f}% of it"
     )
+    print(
+        f"  throughput: {3600.0 / per_run_1:,.0f} {args.scenario} days per hour per core on 1 worker, "
+        f"{3600.0 * args.runs / wall2 / 2:,.0f} per core on 2 workers "
+        f"({3600.0 * args.runs / wall2:,.0f} in all)"
+    )
     ratio = per_run_1 / t_direct
     print(
         f"per-run cost: direct call {t_direct:.3f} s, in a 1-worker sweep {per_run_1:.3f} s (same seeds) "

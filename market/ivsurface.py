@@ -362,8 +362,10 @@ class IVSurface:
         Returns:
             Array of the broadcast shape.
         """
-        k, tau = np.broadcast_arrays(np.asarray(strike, dtype=np.float64),
-                                     np.asarray(tau_yrs, dtype=np.float64))
+        k = np.asarray(strike, dtype=np.float64)
+        tau = np.asarray(tau_yrs, dtype=np.float64)
+        if k.shape != tau.shape:  # broadcast only when needed: it costs ~15 us a call (hot path)
+            k, tau = np.broadcast_arrays(k, tau)
         shape = k.shape
         k = np.ascontiguousarray(k.ravel())
         tau = np.ascontiguousarray(tau.ravel())
