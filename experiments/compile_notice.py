@@ -37,7 +37,9 @@ __all__ = ["KERNEL_MODULES", "cold_modules", "compile_notice", "has_fresh_index"
 KERNEL_MODULES: dict[str, float] = {
     "market._flow_kernels": 15.0,
     "market._lob_kernels": 30.0,
-    "market.black76": 5.0,
+    "market.black76.scalar": 2.0,
+    "market.black76.vectorised": 1.0,
+    "market.black76.iv_solver": 2.0,
     "market.ivsurface": 2.0,
     "market.exposures": 2.0,
 }
