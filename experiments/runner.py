@@ -24,7 +24,7 @@ from experiments import metrics
 from experiments.config import ScenarioConfig, load_scenario, scenario_toml
 from experiments.model import FLOW_GROUPS, CascadeModel
 from experiments.outputs import check_run_out, commit_dir, temp_sibling
-from market.exposures import gamma_flip, gex_profile
+from market.exposures import gamma_flip
 
 try:
     VERSION = version("hedging-cascade")
@@ -92,12 +92,10 @@ def _dip_share(ts: pd.DataFrame, config: ScenarioConfig) -> float:
 
 
 def _gex_at_start(model: CascadeModel) -> pd.DataFrame:
-    desk = model.options
-    if len(desk.book) == 0:
+    curve = model.gex_curve()
+    if curve is None:
         return pd.DataFrame({"spot": [], "gex_usd_per_pct": []})
-    prev = model.config.prev_close_points
-    grid = np.linspace(prev * 0.94, prev * 1.04, 201)
-    gex = gex_profile(desk.book, desk.surface, grid, desk.surface.t_seconds, desk.rate_cc)
+    grid, gex = curve
     return pd.DataFrame({"spot": grid, "gex_usd_per_pct": gex})
 
 

@@ -18,6 +18,7 @@ from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from experiments.agent_classes import FLOW_GROUPS
 from market.units import TICK_POINTS
 
 DPI = 130
@@ -28,7 +29,8 @@ OPEN_ET_S = 9 * 3600 + 30 * 60
 TICK_SIZE = TICK_POINTS
 """E-mini tick in index points; only a fallback when depth prices do not reveal it."""
 
-CLASSES = ("dealers", "cta", "hedgers", "dip_buyers", "background")
+CLASSES = FLOW_GROUPS
+"""The flow groups, in the order the figures draw them."""
 CLASS_COLORS = {
     "dealers": "#d62728",
     "cta": "#ff7f0e",
