@@ -133,6 +133,18 @@ def _prepare(strike, tau_yrs, is_call, sigma_ann, quantity):
     return strike, tau_yrs, is_call, sigma_ann, quantity
 
 
+def _run_fill(F, strike, tau_yrs, is_call, sigma_ann, rate_cc, quantity, store: bool):
+    """Broadcast the inputs and run :func:`_fill_greeks`: ``(per_option[8, n or 0], totals[8])``."""
+    strike, tau_yrs, is_call, sigma_ann, quantity = _prepare(
+        strike, tau_yrs, is_call, sigma_ann, quantity
+    )
+    out = np.empty((8, strike.shape[0] if store else 0))
+    totals = np.empty(8)
+    _fill_greeks(float(F), strike, tau_yrs, is_call, sigma_ann, quantity, float(rate_cc), out,
+                 totals, store)
+    return out, totals
+
+
 def greek_table(
     F: float,
     strike: np.ndarray,
@@ -157,14 +169,7 @@ def greek_table(
         ``per_option`` of shape ``(8, n)`` (units as in :class:`Greeks`) and the
         quantity-weighted ``totals`` of shape ``(8,)``.
     """
-    strike, tau_yrs, is_call, sigma_ann, quantity = _prepare(
-        strike, tau_yrs, is_call, sigma_ann, quantity
-    )
-    out = np.empty((8, strike.shape[0]))
-    totals = np.empty(8)
-    _fill_greeks(float(F), strike, tau_yrs, is_call, sigma_ann, quantity, float(rate_cc), out,
-                 totals, True)
-    return out, totals
+    return _run_fill(F, strike, tau_yrs, is_call, sigma_ann, rate_cc, quantity, store=True)
 
 
 def greeks(
@@ -215,11 +220,5 @@ def portfolio_greeks(
     Returns:
         A :class:`Greeks` of floats (units as in :class:`Greeks`, times option count).
     """
-    strike, tau_yrs, is_call, sigma_ann, quantity = _prepare(
-        strike, tau_yrs, is_call, sigma_ann, quantity
-    )
-    out = np.empty((8, 0))
-    totals = np.empty(8)
-    _fill_greeks(float(F), strike, tau_yrs, is_call, sigma_ann, quantity, float(rate_cc), out,
-                 totals, False)
+    _, totals = _run_fill(F, strike, tau_yrs, is_call, sigma_ann, rate_cc, quantity, store=False)
     return Greeks(*(float(x) for x in totals))
