@@ -162,17 +162,13 @@ def _write_files(result: RunResult, out: Path) -> None:
 def one_line(summary: dict) -> str:
     """A one-line human summary of a run."""
     s = summary
+    high_et = metrics.et_clock(s["high_time_s"], nearest=True)
     return (
         f"{s['scenario']} seed {s['seed']}: open {s['open']:.2f} ({s['open_return_pct']:+.2f}%), "
-        f"high {s['high']:.2f} at {_clock(s['high_time_s'])}, low {s['low']:.2f}, close {s['close']:.2f} "
+        f"high {s['high']:.2f} at {high_et}, low {s['low']:.2f}, close {s['close']:.2f} "
         f"({s['close_return_pct']:+.2f}%), max drawdown {s['max_drawdown_pct']:.2f}%, "
         f"{s['n_messages']:,} messages in {s['runtime_s']:.1f} s"
     )
-
-
-def _clock(t_s: float) -> str:
-    minutes = int(round(t_s / 60.0)) + 9 * 60 + 30
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def run_summary(
