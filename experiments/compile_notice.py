@@ -34,10 +34,12 @@ __all__ = ["KERNEL_MODULES", "cold_modules", "compile_notice", "has_fresh_index"
 #: ``cascade run nov20_2025`` (CPU seconds, measured with ``bench_compile.py``'s listener: 38 s in all
 #: since the order-book step is compiled once, in ``_lob_kernels.apply_in_room``; it was 109 s when the
 #: flow inlined four copies of it). Wall time on the shared 2-core machine is longer when it is busy.
+#: ``market.black76.iv_solver`` is not listed: a run never calls it, so its cache would look cold forever.
 KERNEL_MODULES: dict[str, float] = {
     "market._flow_kernels": 15.0,
     "market._lob_kernels": 30.0,
-    "market.black76": 5.0,
+    "market.black76.scalar": 2.0,
+    "market.black76.vectorised": 3.0,
     "market.ivsurface": 2.0,
     "market.exposures": 2.0,
 }
@@ -77,11 +79,15 @@ def has_fresh_index(cache_path: Path, source: Path) -> bool:
 
 
 def _cache_path(module: object) -> Path | None:
-    """The folder numba caches ``module``'s functions in (None if caching is off, e.g. JIT disabled)."""
+    """The folder numba caches ``module``'s functions in (None if caching is off, e.g. JIT disabled).
+
+    Only the module's own kernels count: one imported from another folder (``market.exposures`` uses
+    ``market.black76``'s) is cached in that folder.
+    """
     from numba.core.dispatcher import Dispatcher
 
     for obj in vars(module).values():
-        if isinstance(obj, Dispatcher):
+        if isinstance(obj, Dispatcher) and getattr(obj.py_func, "__module__", None) == module.__name__:
             path = getattr(getattr(obj, "_cache", None), "cache_path", None)
             if path:
                 return Path(path)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from market.units import SESSION_SECONDS, TRADING_DAYS_PER_YEAR
+from market.units import OPEN_ET_S, SESSION_SECONDS, TRADING_DAYS_PER_YEAR
 
 MINUTES_PER_YEAR = SESSION_SECONDS / 60.0 * TRADING_DAYS_PER_YEAR
 
@@ -106,17 +106,22 @@ def fall_flows(ts: pd.DataFrame, groups: tuple[str, ...]) -> dict[str, float]:
     return out
 
 
-OPEN_ET_MIN = 9 * 60 + 30
+OPEN_ET_MIN = int(OPEN_ET_S) // 60
 """The regular session opens at 09:30 ET (minutes after midnight); ``t`` = 0 there."""
 STEEP_WINDOW_S = 1800.0
 """Window of :func:`path_shape_stats`'s ``steepest_30min_share`` (seconds)."""
 
 
-def et_clock(t_s: float) -> str:
-    """ET wall-clock ``"HH:MM"`` of ``t_s`` seconds from the 09:30 open (truncated to the minute)."""
+def et_clock(t_s: float, nearest: bool = False) -> str:
+    """ET wall-clock ``"HH:MM"`` of ``t_s`` seconds from the 09:30 open; ``""`` for NaN.
+
+    Truncated to the minute (the summary's ``high_time_et``), or rounded to the nearest minute with
+    ``nearest=True`` (figure ticks, the page's clock, the run report).
+    """
     if not math.isfinite(t_s):
         return ""
-    minutes = int(math.floor(t_s / 60.0 + 1e-9)) + OPEN_ET_MIN
+    minutes = int(round(t_s / 60.0)) if nearest else int(math.floor(t_s / 60.0 + 1e-9))
+    minutes += OPEN_ET_MIN
     return f"{(minutes // 60) % 24:02d}:{minutes % 60:02d}"
 
 

@@ -30,9 +30,11 @@ from mesa.experimental.devs.eventlist import Priority
 from agents.base import TraderAgent
 from agents.cta import CTATrendFollower
 from agents.factory import build_agents
+from experiments.agent_classes import FLOW_GROUPS
 from experiments.config import ScenarioConfig
 from experiments.flow_split import DealerFlowSplit
 from market.exchange import Exchange, WatchHit
+from market.exposures import gex_profile
 from market.options_desk import OptionsDesk
 
 PRIORITY_WATCH = Priority.HIGH  # reactions to a price crossing run before other events at that time
@@ -40,7 +42,10 @@ PRIORITY_NEWS = Priority.HIGH
 PRIORITY_AGENT = Priority.DEFAULT
 PRIORITY_SAMPLE = Priority.LOW  # samples see the state after everything else at that time
 
-FLOW_GROUPS = ("dealers", "cta", "hedgers", "dip_buyers", "background")
+
+def gex_price_grid(prev_close_points: float) -> np.ndarray:
+    """Spot grid (index points) for a dealer GEX profile: 201 points, -6% to +4% of ``prev_close_points``."""
+    return np.linspace(prev_close_points * 0.94, prev_close_points * 1.04, 201)
 
 
 class CascadeModel(mesa.Model):
@@ -150,6 +155,17 @@ class CascadeModel(mesa.Model):
         if not math.isfinite(self.day_high_points):
             return 0.0
         return max(0.0, 100.0 * (1.0 - self.exchange.mid_points() / self.day_high_points))
+
+    def gex_curve(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Dealer GEX now over :func:`gex_price_grid`: ``(spot points, USD per 1% move)``.
+
+        Returns None while the desk holds no open interest.
+        """
+        desk = self.options
+        if len(desk.book) == 0:
+            return None
+        grid = gex_price_grid(self.config.prev_close_points)
+        return grid, gex_profile(desk.book, desk.surface, grid, desk.surface.t_seconds, desk.rate_cc)
 
     def subscribe_news(self, agent: mesa.Agent) -> None:
         """``agent.on_news(event)`` will run at every macro event."""

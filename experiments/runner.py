@@ -24,7 +24,7 @@ from experiments import metrics
 from experiments.config import ScenarioConfig, load_scenario, scenario_toml
 from experiments.model import FLOW_GROUPS, CascadeModel
 from experiments.outputs import check_run_out, commit_dir, temp_sibling
-from market.exposures import gamma_flip, gex_profile
+from market.exposures import gamma_flip
 
 try:
     VERSION = version("hedging-cascade")
@@ -92,12 +92,10 @@ def _dip_share(ts: pd.DataFrame, config: ScenarioConfig) -> float:
 
 
 def _gex_at_start(model: CascadeModel) -> pd.DataFrame:
-    desk = model.options
-    if len(desk.book) == 0:
+    curve = model.gex_curve()
+    if curve is None:
         return pd.DataFrame({"spot": [], "gex_usd_per_pct": []})
-    prev = model.config.prev_close_points
-    grid = np.linspace(prev * 0.94, prev * 1.04, 201)
-    gex = gex_profile(desk.book, desk.surface, grid, desk.surface.t_seconds, desk.rate_cc)
+    grid, gex = curve
     return pd.DataFrame({"spot": grid, "gex_usd_per_pct": gex})
 
 
@@ -164,17 +162,13 @@ def _write_files(result: RunResult, out: Path) -> None:
 def one_line(summary: dict) -> str:
     """A one-line human summary of a run."""
     s = summary
+    high_et = metrics.et_clock(s["high_time_s"], nearest=True)
     return (
         f"{s['scenario']} seed {s['seed']}: open {s['open']:.2f} ({s['open_return_pct']:+.2f}%), "
-        f"high {s['high']:.2f} at {_clock(s['high_time_s'])}, low {s['low']:.2f}, close {s['close']:.2f} "
+        f"high {s['high']:.2f} at {high_et}, low {s['low']:.2f}, close {s['close']:.2f} "
         f"({s['close_return_pct']:+.2f}%), max drawdown {s['max_drawdown_pct']:.2f}%, "
         f"{s['n_messages']:,} messages in {s['runtime_s']:.1f} s"
     )
-
-
-def _clock(t_s: float) -> str:
-    minutes = int(round(t_s / 60.0)) + 9 * 60 + 30
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def run_summary(

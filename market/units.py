@@ -11,6 +11,9 @@ SESSION_SECONDS: float = 23_400.0
 """Seconds in the regular session, 09:30-16:00 ET (6.5 h); the simulation clock runs from 0 at the
 open to ``SESSION_SECONDS`` at the close (and at a same-day 16:00 expiry)."""
 
+OPEN_ET_S: float = 34_200.0
+"""The regular session's open, 09:30 ET, in seconds after midnight: ``t = 0`` of the simulation clock."""
+
 TRADING_DAYS_PER_YEAR: int = 252
 """Trading days per year (days/year): annualizes trading-time variances and daily volatilities."""
 
@@ -25,6 +28,7 @@ SPX_MULTIPLIER_USD: float = 100.0
 
 __all__ = [
     "ES_MULTIPLIER_USD",
+    "OPEN_ET_S",
     "SESSION_SECONDS",
     "SPX_MULTIPLIER_USD",
     "TICK_POINTS",

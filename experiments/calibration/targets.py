@@ -40,6 +40,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from market.units import OPEN_ET_S
+
 __all__ = [
     "DERIVED",
     "KNOWN_MOMENTS",
@@ -98,7 +100,6 @@ KNOWN_MOMENTS: tuple[str, ...] = (
 )
 _PATTERNS = (re.compile(r"net_flow_\w+"), re.compile(r"fall_flow_\w+"), re.compile(r"fall_dealer_flow_\w+"))
 DERIVED: tuple[str, ...] = ("close_location", "fall_duration_min", "rebound_share")
-_OPEN_ET_S = 9.5 * 3600.0
 
 
 class TargetsError(ValueError):
@@ -183,7 +184,7 @@ def _clock_seconds(text: str, where: str) -> float:
     m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
     if not m:
         raise TargetsError(f"{where} = {text!r}: a clock time must be 'HH:MM' (Eastern time)")
-    return int(m.group(1)) * 3600.0 + int(m.group(2)) * 60.0 - _OPEN_ET_S
+    return int(m.group(1)) * 3600.0 + int(m.group(2)) * 60.0 - OPEN_ET_S
 
 
 def _number(value: Any, where: str) -> float:

@@ -18,17 +18,18 @@ from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from market.units import TICK_POINTS
+from experiments.agent_classes import FLOW_GROUPS
+from experiments.metrics import et_clock
+from market.units import OPEN_ET_S, TICK_POINTS  # noqa: F401 - OPEN_ET_S re-exported by experiments.plots
 
 DPI = 130
 """Resolution of written raster figures (dots per inch)."""
 FIG_WIDTH_IN = 13.5
-OPEN_ET_S = 9 * 3600 + 30 * 60
-"""09:30 ET in seconds after midnight; ``t = 0`` in every series."""
 TICK_SIZE = TICK_POINTS
 """E-mini tick in index points; only a fallback when depth prices do not reveal it."""
 
-CLASSES = ("dealers", "cta", "hedgers", "dip_buyers", "background")
+CLASSES = FLOW_GROUPS
+"""The flow groups, in the order the figures draw them."""
 CLASS_COLORS = {
     "dealers": "#d62728",
     "cta": "#ff7f0e",
@@ -66,9 +67,8 @@ def _new_figure(height_in: float, width_in: float = FIG_WIDTH_IN) -> Figure:
 
 
 def clock_label(t_s: float, _pos: Any = None) -> str:
-    """ET clock time ``HH:MM`` of ``t_s`` seconds from the 09:30 open (negative = pre-open)."""
-    minutes = int(round((OPEN_ET_S + float(t_s)) / 60.0)) % (24 * 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+    """ET clock ``HH:MM`` of ``t_s`` seconds from the 09:30 open, to the nearest minute (tick formatter)."""
+    return et_clock(float(t_s), nearest=True)
 
 
 _CLOCK_STEPS_S = {60: 15, 120: 30, 300: 60, 600: 300, 900: 300, 1800: 600, 3600: 900, 7200: 1800}

@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.agent_classes import AGENT_CLASSES
 from experiments.sweep.engine import run_sweep
 from experiments.sweep.spec import DEFAULT_RUNNER, SweepConfigError
 
 __all__ = ["DEFAULT_CLASSES", "METRICS", "attribution_table", "paired_contribution", "run_attribution"]
 
-DEFAULT_CLASSES = ("dealers", "cta", "hedgers", "dip_buyers")
+DEFAULT_CLASSES = AGENT_CLASSES
 """Agent classes switched off in turn (scenario tables with an ``enabled`` flag)."""
 METRICS = ("max_drawdown_pct", "close_return_pct")
 """Summary metrics attributed (percentage points of the previous close)."""

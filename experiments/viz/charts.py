@@ -36,12 +36,13 @@ from experiments.plots.panels import (
     _price_window,
 )
 from experiments.plots.style import _EVENT_COLOR, _LEVEL_STYLE, CLASS_COLORS, _clock_axis, _thousands
+from market.units import SESSION_SECONDS
 
 CHART_SIZE_IN = (5.4, 4.4)
 """Size of one live chart (inches): at :data:`CHART_DPI` about 490 x 400 pixels, the shape of a cell of
 ``SolaraViz``'s grid (half the page wide, 390 pixels high)."""
 CHART_DPI = 90
-T_RANGE = (-5400.0, 23400.0)
+T_RANGE = (-5400.0, SESSION_SECONDS)
 """Default x range of a chart (seconds from the open): 08:00 to 16:00 ET."""
 _CHART_RC = {"axes.titley": 1.0, "axes.titlepad": 4.0, "font.size": 8.0}  # fixed title: no layout pass
 _TITLE_PAD = 15.0  # points: room for one row of legend between the axes and the title

@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from time import perf_counter
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from experiments.model import CascadeModel
 from experiments.plots import clock_label
 from experiments.viz.charts import CHARTS, Levels, LiveChart
 from experiments.viz.knobs import Knobs, format_usd, parse_seed, viz_scenario
-from market.exposures import gamma_flip, gex_profile
+from market.exposures import gamma_flip
 
 
 class CascadeVizModel(CascadeModel):
@@ -103,11 +102,9 @@ class CascadeVizModel(CascadeModel):
         cfg = self.config
         triggers = sorted({round(x, 2) for a in self.agent_groups.get("cta", []) for x in a.trigger_levels()})
         flip = None
-        desk = self.options
-        if len(desk.book):
-            grid = np.linspace(cfg.prev_close_points * 0.94, cfg.prev_close_points * 1.04, 201)
-            gex = gex_profile(desk.book, desk.surface, grid, desk.surface.t_seconds, desk.rate_cc)
-            flip = gamma_flip(grid, gex, near=cfg.prev_close_points)
+        curve = self.gex_curve()
+        if curve is not None:
+            flip = gamma_flip(*curve, near=cfg.prev_close_points)
         events = [(float(m["t"]), str(m["label"])) for m in self.markers]
         return Levels(cfg.prev_close_points, tuple(cfg.levels.supports), tuple(triggers), flip, events)
 

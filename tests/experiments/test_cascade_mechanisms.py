@@ -59,7 +59,7 @@ def test_value_capacity_tapers_only_the_direction_already_held():
 
 
 def _thresholds(cfg: HedgerConfig, seed: int = 0) -> list[float]:
-    from tests.test_hedger import StubWorld  # the hedgers' stub World
+    from tests.agents.test_hedger import StubWorld  # the hedgers' stub World
 
     return [h.params.panic_drawdown_pct for h in build_crowd(StubWorld(seed=seed), cfg)]
 

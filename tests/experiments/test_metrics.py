@@ -149,3 +149,11 @@ def test_flow_stats_and_fall_flows():
     assert fall["fall_flow_cta"] == -10.0 and fall["fall_flow_dealers"] == -25.0
     assert fall["fall_flow_hedgers"] == 0.0
     assert fall["fall_dealer_gamma_mean"] == pytest.approx(-8.0 / 3.0)
+
+
+def test_et_clock_nearest_matches_the_figures_old_formula():
+    """``nearest=True`` is what plots.clock_label and the run report computed by hand before."""
+    for t in [-5400.0, -30.0, 0.0, 29.9, 30.0, 90.0, 1799.6, 23400.0, 86400.0 - 34200.0 + 15.0]:
+        minutes = int(round((34200 + t) / 60.0)) % (24 * 60)
+        assert metrics.et_clock(t, nearest=True) == f"{minutes // 60:02d}:{minutes % 60:02d}"
+    assert metrics.et_clock(29.9, nearest=True) == "09:30" and metrics.et_clock(30.1, nearest=True) == "09:31"

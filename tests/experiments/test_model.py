@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from experiments.config import load_scenario
-from experiments.model import FLOW_GROUPS, CascadeModel
+from experiments.model import FLOW_GROUPS, CascadeModel, gex_price_grid
 from experiments.runner import run_scenario, write_run
 
 CONTRACT_COLUMNS = [
@@ -207,3 +207,19 @@ def test_same_seed_identical_outputs_different_seed_differs(tmp_path, calm_short
     assert not other.timeseries["mid"].equals(first.timeseries["mid"])
     assert other.summary["n_messages"] != first.summary["n_messages"]
     assert not math.isnan(first.summary["realized_vol"])
+
+
+def test_class_names_are_defined_once():
+    """The flow columns, the figures' classes and the attribution's knockouts name the same classes."""
+    from experiments.agent_classes import AGENT_CLASSES
+    from experiments.plots import CLASSES
+    from experiments.sweep.attribution import DEFAULT_CLASSES
+
+    assert FLOW_GROUPS == CLASSES == (*AGENT_CLASSES, "background")
+    assert DEFAULT_CLASSES == AGENT_CLASSES
+
+
+def test_gex_price_grid_spans_minus_6_to_plus_4_percent():
+    grid = gex_price_grid(6000.0)
+    assert grid.shape == (201,) and grid[0] == 6000.0 * 0.94 and grid[-1] == 6000.0 * 1.04
+    assert np.all(np.diff(grid) > 0)

@@ -313,3 +313,22 @@ def test_implied_vols_vectorised():
     prices[0] = -1.0
     vol, ok = b76.implied_vols(prices, F, K, tau, c, 0.01)
     assert not ok[0] and np.isnan(vol[0]) and ok[1:].all()
+
+
+# ---- the package's layout ----------------------------------------------------------------------
+
+
+def test_every_public_name_imports_from_the_package():
+    """The split into conventions/scalar/vectorised/iv_solver keeps ``from market.black76 import X``."""
+    import importlib
+
+    names = set(b76.__all__)
+    assert {"price", "greeks", "greek_table", "portfolio_greeks", "implied_vol", "implied_vols",
+            "implied_vol_checked", "price_bounds", "tau_years", "SECONDS_PER_YEAR", "Greeks",
+            "GREEK_NAMES", "DELTA", "_fill_greeks"} <= names  # fmt: skip
+    for name in names:
+        assert getattr(b76, name) is not None
+    homes = {"conventions": "tau_years", "scalar": "price", "vectorised": "greeks",
+             "iv_solver": "implied_vol"}
+    for module, name in homes.items():
+        assert getattr(importlib.import_module(f"market.black76.{module}"), name) is getattr(b76, name)
