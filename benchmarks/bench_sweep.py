@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the fake runners; spawn workers inherit sys.path
 
-from experiments.designs import seeds_for  # noqa: E402
 from experiments.sweep import DEFAULT_RUNNER, run_sweep  # noqa: E402
+from experiments.sweep.designs import seeds_for  # noqa: E402
 from experiments.sweep.worker import resolve_runner  # noqa: E402
 
 FAKE_CPU_RUNNER = "sweep_fakes:cpu_bound_run"

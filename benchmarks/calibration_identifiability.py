@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.calibrate import ParamSpec, calibrate, parse_param
-from experiments.designs import seeds_for
+from experiments.calibration.calibrate import ParamSpec, calibrate, parse_param
+from experiments.calibration.targets import load_targets, moment_values
 from experiments.sweep import run_sweep
-from experiments.targets import load_targets, moment_values
+from experiments.sweep.designs import seeds_for
 
 TRUTH = {
     "dip_buyers.capital_usd": (3.0e8, "dip_buyers.capital_usd=3e7:3e9:log"),

@@ -182,10 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--open", action="store_true", help="open a browser tab")
     p.set_defaults(func=cmd_viz)
 
-    from experiments.sweep_cli import register
+    from experiments.sweep.cli import register
 
     register(sub)
-    from experiments.calibrate_cli import register as register_calibration
+    from experiments.calibration.cli import register as register_calibration
 
     register_calibration(sub)
     return parser

@@ -361,7 +361,7 @@ def calibrate(
             _write_best(out, study, scenario, overrides, params, targets)
             if plots:
                 try:
-                    from experiments.calibration_plots import plot_calibration
+                    from experiments.plots.calibration import plot_calibration
 
                     plot_calibration(out)
                 except Exception as exc:  # noqa: BLE001 - figures are a convenience, never fatal

@@ -196,7 +196,7 @@ def run_sensitivity(
     }
     (out / "sensitivity.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
     if plots:
-        from experiments.calibration_plots import plot_sensitivity
+        from experiments.plots.calibration import plot_sensitivity
 
         plot_sensitivity(out)
     return table

@@ -1,6 +1,7 @@
 """Figures of a calibration (history, importances, best moments vs targets) and of a sensitivity run.
 
-Reads only the files that :mod:`experiments.calibrate` and :mod:`experiments.sensitivity` write.
+Reads only the files that :mod:`experiments.calibration.calibrate` and
+:mod:`experiments.calibration.sensitivity` write.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def plot_calibration(out_dir: str | Path) -> list[Path]:
         moments = spec["targets"]["moments"]
         names = list(moments)
         runs = pd.read_parquet(out / best["sweep_dir"] / "runs.parquet")
-        from experiments.targets import moment_values
+        from experiments.calibration.targets import moment_values
 
         per_seed = pd.DataFrame(
             [moment_values(r, names) for r in runs[runs["status"] == "ok"].to_dict("records")]
