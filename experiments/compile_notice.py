@@ -1,7 +1,8 @@
 """The one-line notice ``cascade run`` prints while numba compiles the kernels (first run only).
 
 numba compiles a ``@njit(cache=True)`` function the first time it is called and stores the machine
-code in its cache folder (``NUMBA_CACHE_DIR``; if that is unset, ``__pycache__`` next to the source,
+code in its cache folder (a sub-folder of ``NUMBA_CACHE_DIR`` per version of the market sources, see
+``market/_numba_cache.py``; numba falls back to ``__pycache__`` next to the source,
 or ``~/.cache/numba`` when that is read-only). With an empty cache the first day spends about a minute
 compiling, so :func:`compile_notice` prints, on stderr::
 

@@ -1,1 +1,5 @@
 """The venue and the instruments: numba order book, exchange, background flow, options."""
+
+from market._numba_cache import use_versioned_cache
+
+use_versioned_cache()  # before any kernel module is imported: see market/_numba_cache.py
