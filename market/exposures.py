@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from market.black76 import DELTA as _DELTA
-from market.black76 import _fill_greeks, portfolio_greeks, tau_years
+from market.black76 import Greeks, _fill_greeks, portfolio_greeks, tau_years
 from market.ivsurface import IVSurface, smile_total_vol
 from market.positions import OptionBook
 from market.units import ES_MULTIPLIER_USD, SPX_MULTIPLIER_USD
@@ -109,6 +109,11 @@ def _position_sigma(pos: LivePositions, surface: IVSurface, F_smile: float, t_se
     return sigma
 
 
+def _plain(a: np.ndarray) -> bool:
+    """A 1-d C-contiguous float64 array (what the greek kernel takes as is)."""
+    return isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 1 and a.flags.c_contiguous
+
+
 def exposures_of(pos: LivePositions, F: float, sigma_ann: np.ndarray,
                  rate_cc: float = 0.0) -> DealerExposures:
     """Aggregate exposures of given positions and implied vols (see :class:`DealerExposures`).
@@ -122,7 +127,18 @@ def exposures_of(pos: LivePositions, F: float, sigma_ann: np.ndarray,
     Returns:
         The :class:`DealerExposures` of these positions.
     """
-    tot = portfolio_greeks(F, pos.strike, pos.tau_yrs, pos.is_call, sigma_ann, pos.qty, rate_cc)
+    sigma = np.asarray(sigma_ann, dtype=np.float64)
+    if _plain(pos.strike) and _plain(pos.tau_yrs) and _plain(pos.qty) and _plain(sigma) \
+            and isinstance(pos.is_call, np.ndarray) and pos.is_call.dtype == np.bool_ \
+            and pos.is_call.flags.c_contiguous \
+            and sigma.shape == pos.strike.shape == pos.tau_yrs.shape == pos.qty.shape == pos.is_call.shape:
+        # the kernel behind portfolio_greeks (same inputs, same bits), without its broadcasting overhead
+        totals = np.empty(8)
+        _fill_greeks(float(F), pos.strike, pos.tau_yrs, pos.is_call, sigma, pos.qty, float(rate_cc),
+                     _NO_TABLE, totals, False)  # fmt: skip
+        tot = Greeks(*totals.tolist())
+    else:
+        tot = portfolio_greeks(F, pos.strike, pos.tau_yrs, pos.is_call, sigma_ann, pos.qty, rate_cc)
     delta_es = ES_PER_OPTION_DELTA * tot.delta
     return DealerExposures(
         F=float(F),
