@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from market._exposure_kernel import book_greek_totals, plain_greek_totals
 from market.black76 import DELTA as _DELTA
 from market.black76 import Greeks, _fill_greeks, portfolio_greeks, tau_years
 from market.ivsurface import IVSurface, smile_total_vol
@@ -109,11 +110,6 @@ def _position_sigma(pos: LivePositions, surface: IVSurface, F_smile: float, t_se
     return sigma
 
 
-def _plain(a: np.ndarray) -> bool:
-    """A 1-d C-contiguous float64 array (what the greek kernel takes as is)."""
-    return isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 1 and a.flags.c_contiguous
-
-
 def exposures_of(pos: LivePositions, F: float, sigma_ann: np.ndarray,
                  rate_cc: float = 0.0) -> DealerExposures:
     """Aggregate exposures of given positions and implied vols (see :class:`DealerExposures`).
@@ -127,18 +123,15 @@ def exposures_of(pos: LivePositions, F: float, sigma_ann: np.ndarray,
     Returns:
         The :class:`DealerExposures` of these positions.
     """
-    sigma = np.asarray(sigma_ann, dtype=np.float64)
-    if _plain(pos.strike) and _plain(pos.tau_yrs) and _plain(pos.qty) and _plain(sigma) \
-            and isinstance(pos.is_call, np.ndarray) and pos.is_call.dtype == np.bool_ \
-            and pos.is_call.flags.c_contiguous \
-            and sigma.shape == pos.strike.shape == pos.tau_yrs.shape == pos.qty.shape == pos.is_call.shape:
-        # the kernel behind portfolio_greeks (same inputs, same bits), without its broadcasting overhead
-        totals = np.empty(8)
-        _fill_greeks(float(F), pos.strike, pos.tau_yrs, pos.is_call, sigma, pos.qty, float(rate_cc),
-                     _NO_TABLE, totals, False)  # fmt: skip
+    totals = plain_greek_totals(pos.strike, pos.tau_yrs, pos.is_call, pos.qty, sigma_ann, F, rate_cc)
+    if totals is not None:  # the kernel behind portfolio_greeks (same bits) without its broadcasting
         tot = Greeks(*totals.tolist())
     else:
         tot = portfolio_greeks(F, pos.strike, pos.tau_yrs, pos.is_call, sigma_ann, pos.qty, rate_cc)
+    return _exposures_from_totals(F, tot, int(pos.strike.shape[0]))
+
+
+def _exposures_from_totals(F: float, tot: Greeks, n_live: int) -> DealerExposures:
     delta_es = ES_PER_OPTION_DELTA * tot.delta
     return DealerExposures(
         F=float(F),
@@ -151,7 +144,7 @@ def exposures_of(pos: LivePositions, F: float, sigma_ann: np.ndarray,
         vega_usd_per_volpt=float(SPX_MULTIPLIER_USD * tot.vega),
         theta_usd_per_day=float(SPX_MULTIPLIER_USD * tot.theta),
         value_usd=float(SPX_MULTIPLIER_USD * tot.price),
-        n_live=int(pos.strike.shape[0]),
+        n_live=n_live,
     )
 
 
@@ -179,6 +172,10 @@ def dealer_exposures(
         :class:`DealerExposures` (``hedge_target_es = -delta_es``).
     """
     t = surface.t_seconds if t_seconds is None else t_seconds
+    if iv_shift_ann == 0.0 and F > 0.0:  # one compiled pass, same bits (market._exposure_kernel)
+        who = book.dealer if holder is None else holder
+        totals, n_live = book_greek_totals(book, surface, F, t, rate_cc, who)
+        return _exposures_from_totals(F, Greeks(*totals.tolist()), n_live)
     pos = live_positions(book, t, holder)
     sigma = _position_sigma(pos, surface, F, t, iv_shift_ann)
     return exposures_of(pos, F, sigma, rate_cc)
