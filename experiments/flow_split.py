@@ -62,7 +62,9 @@ class DealerFlowSplit:
         )  # fmt: skip
         if same_rows:  # the book keeps its rows during a day: match series by row
             qty1 = np.where(now.live_mask[rows0], book.holder_qty(book.dealer)[rows0], 0).astype(np.float64)
-            return qty1, now.rows[~np.isin(now.rows, rows0)]
+            known = np.zeros(n, dtype=np.bool_)
+            known[rows0] = True
+            return qty1, now.rows[~known[now.rows]]
         # rows were re-ordered (e.g. expired series settled): match by (strike, expiry, call)
         now_qty = {k: q for k, q in zip(_keys(now.strike, now.expiry, now.is_call), now.qty.tolist(),
                                         strict=True)}  # fmt: skip
