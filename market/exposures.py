@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from market._exposure_kernel import book_greek_totals, plain_greek_totals
+from market._exposure_kernel import book_greek_totals, corner_deltas, plain_greek_totals
 from market.black76 import DELTA as _DELTA
 from market.black76 import Greeks, _fill_greeks, portfolio_greeks, tau_years
 from market.ivsurface import IVSurface, smile_total_vol
@@ -367,7 +367,9 @@ def hedge_target_split(
     sigmas = (np.asarray(sigma0_ann, dtype=np.float64)[survive],
               np.asarray(sigma1_ann, dtype=np.float64)[survive])
     spots = (F0, F1)
-    corner = {(a, b, d): hedge_target_of(spots[a], k, taus[d], c, qs, sigmas[b], rate_cc)
+    # = hedge_target_of at each corner (survivors are all live), in one compiled call
+    deltas = corner_deltas(spots, k, taus, c, qs, sigmas, rate_cc).tolist()
+    corner = {(a, b, d): float(-ES_PER_OPTION_DELTA * deltas[4 * a + 2 * b + d]) + 0.0
               for a in (0, 1) for b in (0, 1) for d in (0, 1)}  # fmt: skip
 
     def shapley(axis: int) -> float:
