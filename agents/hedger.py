@@ -108,14 +108,24 @@ class PutBuyingHedger(TraderAgent):
         self.wake_in(self._interval(), self.decide)
 
     def _monetize(self, F: float, t: float) -> None:
+        if not self.lots:
+            return
         desk = self.model.options
         keep = []
-        for lot in self.lots:
-            iv = desk.quote_iv(lot.strike, lot.expiry_day, F, t, customer_buys=False)
-            value = desk.price(lot.strike, lot.expiry_day, False, F, t, iv)
+        lots = self.lots
+        # the quotes of every lot in one surface call; a sale changes the dealers' inventory (the
+        # quote markup), so the quotes of the lots after it are taken again
+        ivs = desk.quote_ivs([lot.strike for lot in lots], [lot.expiry_day for lot in lots], F, t,
+                             customer_buys=False).tolist()  # fmt: skip
+        for i, lot in enumerate(lots):
+            value = desk.price(lot.strike, lot.expiry_day, False, F, t, ivs[i])
             if value >= lot.paid_points * (1.0 + self.params.monetize_gain_pct / 100.0):
                 desk.trade("hedgers", lot.strike, lot.expiry_day, False, -lot.qty, F, t)
                 self.puts_sold += lot.qty
+                rest = lots[i + 1 :]
+                if rest:
+                    ivs[i + 1 :] = desk.quote_ivs([x.strike for x in rest], [x.expiry_day for x in rest], F,
+                                                  t, customer_buys=False).tolist()  # fmt: skip
             else:
                 keep.append(lot)
         self.lots = keep

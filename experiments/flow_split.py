@@ -13,6 +13,8 @@ and price-triggered re-hedges, clip and participation caps), and not at all with
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from market.black76 import tau_years
@@ -33,18 +35,45 @@ class DealerFlowSplit:
     def __init__(self, desk: OptionsDesk):
         self.desk = desk
         self.cum = dict.fromkeys(DEALER_FLOW_PARTS, 0.0)
-        self._prev: tuple | None = None  # (F, t, {series key: (qty, sigma)})
+        self._prev: _Snapshot | None = None
 
-    def _snapshot(self, F: float, t_s: float) -> dict[tuple[float, int, bool], tuple[float, float]]:
+    def _snapshot(self, F: float, t_s: float) -> _Snapshot:
+        """The dealers' live series now (book row order), their quantities and smile vols."""
         book = self.desk.book
         qty = book.holder_qty(book.dealer)
         tau = tau_years(t_s, book.expiry_day)
-        live = np.flatnonzero((qty != 0) & (tau > 0.0))
-        sigma = self.desk.surface.sigma(book.strike[live], tau[live], F, t_s) if live.size else []
-        keys = zip(book.strike[live].tolist(), book.expiry_day[live].tolist(), book.is_call[live].tolist(),
-                   strict=True)
-        return {(float(k), int(d), bool(c)): (float(q), float(s))
-                for (k, d, c), q, s in zip(keys, qty[live].tolist(), np.asarray(sigma).tolist(), strict=True)}
+        live_mask = (qty != 0) & (tau > 0.0)
+        rows = np.flatnonzero(live_mask)
+        strike = book.strike[rows]
+        sigma = self.desk.surface.sigma(strike, tau[rows], F, t_s) if rows.size else np.empty(0)
+        return _Snapshot(F, t_s, rows, strike, book.expiry_day[rows], book.is_call[rows],
+                         qty[rows].astype(np.float64), np.asarray(sigma, dtype=np.float64), live_mask)
+
+    def _now_of_prev(self, prev: _Snapshot, now: _Snapshot) -> tuple[np.ndarray, np.ndarray]:
+        """(quantity now of each previous series, 0 if no longer live; the live rows that are new)."""
+        book = self.desk.book
+        n = len(book)
+        rows0 = prev.rows
+        same_rows = rows0.size == 0 or (
+            int(rows0[-1]) < n
+            and np.array_equal(book.strike[rows0], prev.strike)
+            and np.array_equal(book.expiry_day[rows0], prev.expiry)
+            and np.array_equal(book.is_call[rows0], prev.is_call)
+        )  # fmt: skip
+        if same_rows:  # the book keeps its rows during a day: match series by row
+            qty1 = np.where(now.live_mask[rows0], book.holder_qty(book.dealer)[rows0], 0).astype(np.float64)
+            known = np.zeros(n, dtype=np.bool_)
+            known[rows0] = True
+            return qty1, now.rows[~known[now.rows]]
+        # rows were re-ordered (e.g. expired series settled): match by (strike, expiry, call)
+        now_qty = {k: q for k, q in zip(_keys(now.strike, now.expiry, now.is_call), now.qty.tolist(),
+                                        strict=True)}  # fmt: skip
+        before = set(_keys(prev.strike, prev.expiry, prev.is_call))
+        qty1 = np.array([now_qty.get(k, 0.0) for k in _keys(prev.strike, prev.expiry, prev.is_call)],
+                        dtype=np.float64)  # fmt: skip
+        new = [r for r, k in zip(now.rows.tolist(), _keys(now.strike, now.expiry, now.is_call), strict=True)
+               if k not in before]  # fmt: skip
+        return qty1, np.asarray(new, dtype=np.int64)
 
     def sample(self, F: float, t_s: float) -> dict[str, float]:
         """Add the change since the previous call; return the cumulative columns.
@@ -53,23 +82,42 @@ class DealerFlowSplit:
         ``dealer_flow_target`` (their sum: the hedge target now minus at the first sample).
         """
         now = self._snapshot(F, t_s)
-        if self._prev is not None:
-            F0, t0, before = self._prev
-            keys = list(dict.fromkeys([*before, *now]))
-            strike = np.array([k[0] for k in keys], dtype=np.float64)
-            expiry = np.array([k[1] for k in keys], dtype=np.int64)
-            is_call = np.array([k[2] for k in keys], dtype=np.bool_)
-            qty0 = np.array([before.get(k, (0.0, np.nan))[0] for k in keys])
-            sigma0 = np.array([before.get(k, (0.0, np.nan))[1] for k in keys])
-            qty1 = np.array([now.get(k, (0.0, np.nan))[0] for k in keys])
-            tau0 = tau_years(t0, expiry)
+        prev = self._prev
+        if prev is not None:
+            # the union of both books' series: the previous ones in their order, then the new ones
+            qty1_prev, new_rows = self._now_of_prev(prev, now)
+            book = self.desk.book
+            strike = np.concatenate([prev.strike, book.strike[new_rows]]).astype(np.float64)
+            expiry = np.concatenate([prev.expiry, book.expiry_day[new_rows]]).astype(np.int64)
+            is_call = np.concatenate([prev.is_call, book.is_call[new_rows]]).astype(np.bool_)
+            n_new = new_rows.shape[0]
+            qty0 = np.concatenate([prev.qty, np.zeros(n_new)])
+            sigma0 = np.concatenate([prev.sigma, np.full(n_new, np.nan)])
+            qty1 = np.concatenate([qty1_prev, book.holder_qty(book.dealer)[new_rows].astype(np.float64)])
+            tau0 = tau_years(prev.t_s, expiry)
             tau1 = tau_years(t_s, expiry)
-            sigma1 = self.desk.surface.sigma(strike, tau1, F, t_s) if keys else np.empty(0)
-            split = hedge_target_split(F0, F, strike, is_call, tau0, tau1, qty0, qty1, sigma0, sigma1,
+            sigma1 = self.desk.surface.sigma(strike, tau1, F, t_s) if strike.size else np.empty(0)
+            split = hedge_target_split(prev.F, F, strike, is_call, tau0, tau1, qty0, qty1, sigma0, sigma1,
                                        self.desk.rate_cc)  # fmt: skip
             for part in DEALER_FLOW_PARTS:
                 self.cum[part] += getattr(split, part)
-        self._prev = (F, t_s, now)
+        self._prev = now
         out = {f"dealer_flow_{part}": self.cum[part] for part in DEALER_FLOW_PARTS}
         out["dealer_flow_target"] = sum(self.cum.values())
         return out
+
+
+class _Snapshot(NamedTuple):
+    F: float
+    t_s: float
+    rows: np.ndarray  # book rows of the live series (row order)
+    strike: np.ndarray
+    expiry: np.ndarray
+    is_call: np.ndarray
+    qty: np.ndarray  # dealer contracts (float64)
+    sigma: np.ndarray  # smile vols at (F, t_s)
+    live_mask: np.ndarray  # over every book row
+
+
+def _keys(strike: np.ndarray, expiry: np.ndarray, is_call: np.ndarray) -> list[tuple[float, int, bool]]:
+    return list(zip(strike.tolist(), expiry.tolist(), is_call.tolist(), strict=True))

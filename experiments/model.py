@@ -87,6 +87,7 @@ class CascadeModel(mesa.Model):
         self._last_volume = 0
         self._last_sample_mid = config.prev_close_points
         self._dealer_split = DealerFlowSplit(self.options)
+        self._masks: tuple[int, dict[str, np.ndarray]] | None = None  # (owners, masks by flow group)
 
         build_agents(  # they register with the model: see agents_by_type
             self, config.dealers, config.hedgers, config.cta, config.dip_buyers, config.prev_close_points
@@ -266,24 +267,32 @@ class CascadeModel(mesa.Model):
         for price, qty in asks:
             self.depth_rows.append((t, price * tick, -1, int(qty)))
 
+    def _group_masks(self) -> dict[str, np.ndarray]:
+        """Owner masks per flow group (owners are only ever added: rebuilt when their number grows)."""
+        names = self.exchange.owner_groups
+        if self._masks is None or self._masks[0] != len(names):
+            groups = np.array(names)
+            self._masks = (len(names), {g: groups == g for g in FLOW_GROUPS})
+        return self._masks[1]
+
     def _agent_state(self) -> dict[str, float]:
         ex = self.exchange
-        groups = np.array(ex.owner_groups)
+        masks = self._group_masks()
         pos = ex.positions
         cash_usd = ex.cash_ticks * ex.tick_value_usd
         hedger_puts = -self.options.book.holder_qty("hedgers")
         return {
-            "dealer_hedge": float(pos[groups == "dealers"].sum()),
-            "cta_position": float(pos[groups == "cta"].sum()),
+            "dealer_hedge": float(pos[masks["dealers"]].sum()),
+            "cta_position": float(pos[masks["cta"]].sum()),
             # dip buyers only buy, so what they have spent is minus their cash
-            "dip_capital_deployed": float(-cash_usd[groups == "dip_buyers"].sum()),
+            "dip_capital_deployed": float(-cash_usd[masks["dip_buyers"]].sum()),
             "hedger_puts": float(-hedger_puts[hedger_puts < 0].sum()),
         }
 
     def _flows(self) -> dict[str, float]:
         pos = self.exchange.positions
-        groups = np.array(self.exchange.owner_groups)
-        return {f"flow_{g}": float(pos[groups == g].sum()) for g in FLOW_GROUPS}
+        masks = self._group_masks()
+        return {f"flow_{g}": float(pos[masks[g]].sum()) for g in FLOW_GROUPS}
 
     def _cta_split(self) -> dict[str, float]:
         """CTAs' cumulative target changes from their signal and from vol targeting (contracts)."""

@@ -28,8 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from market._exposure_kernel import book_greek_totals, corner_deltas, plain_greek_totals
 from market.black76 import DELTA as _DELTA
-from market.black76 import _fill_greeks, portfolio_greeks, tau_years
+from market.black76 import Greeks, _fill_greeks, portfolio_greeks, tau_years
 from market.ivsurface import IVSurface, smile_total_vol
 from market.positions import OptionBook
 from market.units import ES_MULTIPLIER_USD, SPX_MULTIPLIER_USD
@@ -122,7 +123,15 @@ def exposures_of(pos: LivePositions, F: float, sigma_ann: np.ndarray,
     Returns:
         The :class:`DealerExposures` of these positions.
     """
-    tot = portfolio_greeks(F, pos.strike, pos.tau_yrs, pos.is_call, sigma_ann, pos.qty, rate_cc)
+    totals = plain_greek_totals(pos.strike, pos.tau_yrs, pos.is_call, pos.qty, sigma_ann, F, rate_cc)
+    if totals is not None:  # the kernel behind portfolio_greeks (same bits) without its broadcasting
+        tot = Greeks(*totals.tolist())
+    else:
+        tot = portfolio_greeks(F, pos.strike, pos.tau_yrs, pos.is_call, sigma_ann, pos.qty, rate_cc)
+    return _exposures_from_totals(F, tot, int(pos.strike.shape[0]))
+
+
+def _exposures_from_totals(F: float, tot: Greeks, n_live: int) -> DealerExposures:
     delta_es = ES_PER_OPTION_DELTA * tot.delta
     return DealerExposures(
         F=float(F),
@@ -135,7 +144,7 @@ def exposures_of(pos: LivePositions, F: float, sigma_ann: np.ndarray,
         vega_usd_per_volpt=float(SPX_MULTIPLIER_USD * tot.vega),
         theta_usd_per_day=float(SPX_MULTIPLIER_USD * tot.theta),
         value_usd=float(SPX_MULTIPLIER_USD * tot.price),
-        n_live=int(pos.strike.shape[0]),
+        n_live=n_live,
     )
 
 
@@ -163,6 +172,10 @@ def dealer_exposures(
         :class:`DealerExposures` (``hedge_target_es = -delta_es``).
     """
     t = surface.t_seconds if t_seconds is None else t_seconds
+    if iv_shift_ann == 0.0 and F > 0.0:  # one compiled pass, same bits (market._exposure_kernel)
+        who = book.dealer if holder is None else holder
+        totals, n_live = book_greek_totals(book, surface, F, t, rate_cc, who)
+        return _exposures_from_totals(F, Greeks(*totals.tolist()), n_live)
     pos = live_positions(book, t, holder)
     sigma = _position_sigma(pos, surface, F, t, iv_shift_ann)
     return exposures_of(pos, F, sigma, rate_cc)
@@ -354,7 +367,9 @@ def hedge_target_split(
     sigmas = (np.asarray(sigma0_ann, dtype=np.float64)[survive],
               np.asarray(sigma1_ann, dtype=np.float64)[survive])
     spots = (F0, F1)
-    corner = {(a, b, d): hedge_target_of(spots[a], k, taus[d], c, qs, sigmas[b], rate_cc)
+    # = hedge_target_of at each corner (survivors are all live), in one compiled call
+    deltas = corner_deltas(spots, k, taus, c, qs, sigmas, rate_cc).tolist()
+    corner = {(a, b, d): float(-ES_PER_OPTION_DELTA * deltas[4 * a + 2 * b + d]) + 0.0
               for a in (0, 1) for b in (0, 1) for d in (0, 1)}  # fmt: skip
 
     def shapley(axis: int) -> float:

@@ -343,6 +343,17 @@ class IVSurface:
             event_var += np.where(tau > tau_event, ev.move_std * ev.move_std, 0.0)
         return SurfaceTerms(level, mscale, event_var)
 
+    def event_terms(self, t_seconds: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The unresolved events as arrays: ``(tau_event_yrs, move_std**2)``, in the order added.
+
+        An expiry with ``tau > tau_event`` (years, measured at ``t_seconds``, default the surface's
+        clock) carries that event's variance (see :meth:`terms`).
+        """
+        now = self.t_seconds if t_seconds is None else t_seconds
+        evs = self._events.values()
+        return (np.array([(ev.abs_seconds - now) / SECONDS_PER_YEAR for ev in evs], dtype=np.float64),
+                np.array([ev.move_std * ev.move_std for ev in evs], dtype=np.float64))
+
     def sigma(
         self,
         strike: np.ndarray | float,

@@ -1,0 +1,136 @@
+"""One compiled pass over the dealer book: live positions, smile vols and greek totals.
+
+The hot path of :func:`market.exposures.dealer_exposures` (every dealer re-hedge and every sample
+asks for the whole book's exposures): the same arithmetic as ``live_positions`` +
+``IVSurface.sigma`` + ``portfolio_greeks``, in one call instead of about forty numpy calls. Only the
+skew time scaling ``(tau_ref / max(tau, tau_min)) ** power`` stays in numpy (its ``**`` is not the
+C library's ``pow`` bit for bit), so the results are identical to the step-by-step path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from market.black76 import DELTA, _fill_greeks, tau_years
+from market.ivsurface import IVSurface, smile_total_vol
+from market.positions import OptionBook
+
+_NO_TABLE = np.empty((8, 0))
+
+
+@njit(cache=True)
+def _book_totals(F, log_F, strike, tau, is_call, qty, mscale, base_level, slope, sqrt_tau_ref,
+                 spot_shift, term_scaled, ev_tau, ev_var, skew, curvature, floor, cap, rate_cc,
+                 no_table, totals):
+    """Greek totals of the rows with ``qty != 0`` and ``tau > 0``; returns how many there are."""
+    n = strike.shape[0]
+    m = 0
+    for i in range(n):
+        if qty[i] != 0 and tau[i] > 0.0:
+            m += 1
+    ks = np.empty(m)
+    ts = np.empty(m)
+    cs = np.empty(m, dtype=np.bool_)
+    qs = np.empty(m)
+    ss = np.empty(m)
+    j = 0
+    for i in range(n):
+        t = tau[i]
+        if qty[i] == 0 or not t > 0.0:
+            continue
+        level = base_level + slope * (math.sqrt(t) - sqrt_tau_ref)  # IVSurface.terms, tau > 0
+        if term_scaled:
+            level = level + (mscale[i] - 1.0) * spot_shift
+        ev = 0.0
+        for e in range(ev_tau.shape[0]):
+            ev += ev_var[e] if t > ev_tau[e] else 0.0
+        v = smile_total_vol(math.log(strike[i]) - log_F, t, level, mscale[i], ev, skew, curvature,
+                            floor, cap)
+        ss[j] = v / math.sqrt(t)
+        ks[j] = strike[i]
+        ts[j] = t
+        cs[j] = is_call[i]
+        qs[j] = float(qty[i])
+        j += 1
+    _fill_greeks(F, ks, ts, cs, ss, qs, rate_cc, no_table, totals, False)
+    return m
+
+
+def _plain(a: object) -> bool:
+    """A 1-d C-contiguous float64 array (what the greek kernel takes as is)."""
+    return isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 1 and a.flags.c_contiguous
+
+
+def plain_greek_totals(strike: np.ndarray, tau_yrs: np.ndarray, is_call: np.ndarray, qty: np.ndarray,
+                       sigma_ann: np.ndarray, F: float, rate_cc: float) -> np.ndarray | None:
+    """``portfolio_greeks``' totals ``[8]`` straight from its kernel, or None.
+
+    None when the arrays would need a conversion (not 1-d contiguous float64 with a bool
+    ``is_call``, or unequal lengths): the caller then takes ``portfolio_greeks``.
+    """
+    n = strike.shape[0] if _plain(strike) else -1
+    if not (n >= 0 and _plain(tau_yrs) and _plain(qty) and _plain(sigma_ann)
+            and isinstance(is_call, np.ndarray) and is_call.dtype == np.bool_
+            and is_call.ndim == 1 and is_call.flags.c_contiguous
+            and tau_yrs.shape[0] == qty.shape[0] == sigma_ann.shape[0] == is_call.shape[0] == n):
+        return None
+    totals = np.empty(8)
+    _fill_greeks(float(F), strike, tau_yrs, is_call, sigma_ann, qty, float(rate_cc), _NO_TABLE, totals, False)
+    return totals
+
+
+def book_greek_totals(book: OptionBook, surface: IVSurface, F: float, t_seconds: float,
+                      rate_cc: float, holder: str) -> tuple[np.ndarray, int]:
+    """Quantity-weighted greek totals ``[8]`` (rows as ``black76.GREEK_NAMES``) and the live count.
+
+    ``holder``'s positions with ``qty != 0`` and ``tau > 0`` at clock ``t_seconds`` (seconds from
+    the open), vols from ``surface`` centred on ``F`` (index points), discount ``rate_cc`` per year.
+    """
+    p = surface.params
+    n = len(book)
+    tau = np.ascontiguousarray(tau_years(t_seconds, book.expiry_day), dtype=np.float64)
+    mscale = (p.tau_ref_yrs / np.maximum(tau, p.skew_tau_min_yrs)) ** p.skew_tau_power
+    ev_tau, ev_var = surface.event_terms(t_seconds)
+    totals = np.empty(8)
+    m = _book_totals(
+        float(F), math.log(F), np.ascontiguousarray(book.strike), tau,
+        np.ascontiguousarray(book.is_call), np.ascontiguousarray(book.holder_qty(holder)), mscale,
+        surface.atm_vol_ann + surface.demand_premium_ann, p.term_slope_per_sqrt_yr,
+        math.sqrt(p.tau_ref_yrs), surface.spot_shift_ann, p.spot_vol_term_scaled, ev_tau, ev_var,
+        p.skew, p.curvature, p.sigma_floor_ann, p.sigma_cap_ann, float(rate_cc), _NO_TABLE, totals,
+    ) if n else 0  # fmt: skip
+    if not n:
+        totals[:] = 0.0
+    return totals, int(m)
+
+
+@njit(cache=True)
+def _corner_deltas(F0, F1, strike, tau0, tau1, is_call, qty, sigma0, sigma1, rate_cc, no_table, out):
+    """``out[4a + 2b + d]``: delta total at spot ``(F0, F1)[a]``, vols ``b``, times ``d``."""
+    totals = np.empty(8)
+    for a in range(2):
+        F = F0 if a == 0 else F1
+        for b in range(2):
+            sig = sigma0 if b == 0 else sigma1
+            for d in range(2):
+                tau = tau0 if d == 0 else tau1
+                _fill_greeks(F, strike, tau, is_call, sig, qty, rate_cc, no_table, totals, False)
+                out[4 * a + 2 * b + d] = totals[DELTA]
+
+
+def corner_deltas(F: tuple[float, float], strike: np.ndarray, tau: tuple[np.ndarray, np.ndarray],
+                  is_call: np.ndarray, qty: np.ndarray, sigma: tuple[np.ndarray, np.ndarray],
+                  rate_cc: float) -> np.ndarray:
+    """Options delta totals ``[8]`` of live positions at the 8 corners of (spot, vols, time).
+
+    Entry ``4a + 2b + d`` uses ``F[a]``, ``sigma[b]`` and ``tau[d]`` (every ``tau > 0``, every
+    ``qty != 0``: the survivors of ``market.exposures.hedge_target_split``); one compiled call
+    instead of eight.
+    """
+    out = np.empty(8)
+    _corner_deltas(float(F[0]), float(F[1]), strike, tau[0], tau[1], is_call, qty, sigma[0], sigma[1],
+                   float(rate_cc), _NO_TABLE, out)  # fmt: skip
+    return out
