@@ -43,6 +43,7 @@ KERNEL_MODULES: dict[str, float] = {
     "market.black76.vectorised": 3.0,
     "market.ivsurface": 2.0,
     "market.exposures": 2.0,
+    "market._exposure_kernel": 1.0,
 }
 
 
