@@ -35,6 +35,7 @@ is 3 on a scheduler started elsewhere). One worker runs one task at a time, so t
 names the run; one retry forgives a worker killed from outside (e.g. by the out-of-memory killer)."""
 
 
+_TRIM_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 CLUSTER_CONFIG: dict[str, Any] = {
     # one task per worker at a time, the rest queued on the scheduler
     "distributed.scheduler.worker-saturation": 1.0,
@@ -46,7 +47,7 @@ CLUSTER_CONFIG: dict[str, Any] = {
     # - Dask sets MALLOC_TRIM_THRESHOLD_=65536 in workers, which also turns off glibc's adaptive mmap
     #   threshold: every large numpy temporary is mmap'ed and unmapped again (twice the page faults,
     #   about 5% of a nov20 day); None unsets it, like a plain process;
-    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    _TRIM_KEY: None,
     # - work stealing rebalances every 100 ms, but one-task-per-worker leaves nothing to steal;
     "distributed.scheduler.work-stealing": False,
     # - event-loop tick (20 ms) and system monitor (500 ms, with disk counters), in every process.
@@ -88,6 +89,10 @@ def start_local_cluster(n_workers: int) -> LocalCluster:
     import dask
     from distributed import LocalCluster
 
+    if os.environ.get("MALLOC_TRIM_THRESHOLD_") == str(dask.config.get(_TRIM_KEY, default=None)):
+        # an earlier Dask cluster of this process exported Dask's value here (Nanny does
+        # os.environ.update); spawned workers would inherit it despite CLUSTER_CONFIG
+        del os.environ["MALLOC_TRIM_THRESHOLD_"]
     with dask.config.set(CLUSTER_CONFIG):
         return LocalCluster(
             n_workers=n_workers,
