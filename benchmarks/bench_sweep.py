@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # the fake runners; spawn workers inherit sys.path
+sys.path.insert(0, str(ROOT / "tests" / "experiments"))  # the fake runners; spawn workers inherit sys.path
 
 from experiments.sweep import DEFAULT_RUNNER, run_sweep  # noqa: E402
 from experiments.sweep.designs import seeds_for  # noqa: E402

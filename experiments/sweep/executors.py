@@ -35,6 +35,29 @@ is 3 on a scheduler started elsewhere). One worker runs one task at a time, so t
 names the run; one retry forgives a worker killed from outside (e.g. by the out-of-memory killer)."""
 
 
+_TRIM_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+CLUSTER_CONFIG: dict[str, Any] = {
+    # one task per worker at a time, the rest queued on the scheduler
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+    # CPU that Dask spends beside the runs (measured on 2 cores, benchmarks/bench_sweep.py):
+    # - the workers' statistical profiler walks the running task's stack every 10 ms on the event
+    #   loop thread, contending for the GIL with the run (about 3% of a run's CPU);
+    "distributed.worker.profile.enabled": False,
+    # - Dask sets MALLOC_TRIM_THRESHOLD_=65536 in workers, which also turns off glibc's adaptive mmap
+    #   threshold: every large numpy temporary is mmap'ed and unmapped again (twice the page faults,
+    #   about 5% of a nov20 day); None unsets it, like a plain process;
+    _TRIM_KEY: None,
+    # - work stealing rebalances every 100 ms, but one-task-per-worker leaves nothing to steal;
+    "distributed.scheduler.work-stealing": False,
+    # - event-loop tick (20 ms) and system monitor (500 ms, with disk counters), in every process.
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.system-monitor.disk": False,
+}
+"""Dask settings of the local cluster (also passed to its workers)."""
+
+
 def numba_cache_dir() -> str | None:
     """The numba cache folder this process uses (absolute), or None for numba's default locations.
 
@@ -53,8 +76,9 @@ def start_local_cluster(n_workers: int) -> LocalCluster:
     worker whose memory does not drop would stall the sweep); the scheduler gives a worker one task at a
     time (``worker-saturation`` 1.0, so a dying worker takes only its own run with it) and gives up on a
     run after :data:`ALLOWED_FAILURES` + 1 worker deaths; workers get ``NUMBA_CACHE_DIR`` set to
-    :func:`numba_cache_dir` (empty: numba's default), ignore Ctrl-C (this process handles it) and die
-    with this process.
+    :func:`numba_cache_dir` (empty: numba's default), ignore Ctrl-C (this process handles it), exit
+    without a slow garbage collection, and die with this process. Dask's bookkeeping that costs CPU
+    beside the runs is off or slowed (:data:`CLUSTER_CONFIG`).
 
     Args:
         n_workers: Number of worker processes (>= 1).
@@ -65,11 +89,11 @@ def start_local_cluster(n_workers: int) -> LocalCluster:
     import dask
     from distributed import LocalCluster
 
-    settings = {
-        "distributed.scheduler.worker-saturation": 1.0,
-        "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
-    }
-    with dask.config.set(settings):
+    if os.environ.get("MALLOC_TRIM_THRESHOLD_") == str(dask.config.get(_TRIM_KEY, default=None)):
+        # an earlier Dask cluster of this process exported Dask's value here (Nanny does
+        # os.environ.update); spawned workers would inherit it despite CLUSTER_CONFIG
+        del os.environ["MALLOC_TRIM_THRESHOLD_"]
+    with dask.config.set(CLUSTER_CONFIG):
         return LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
@@ -79,7 +103,7 @@ def start_local_cluster(n_workers: int) -> LocalCluster:
             memory_limit=0,
             silence_logs=logging.ERROR,
             env={"NUMBA_CACHE_DIR": numba_cache_dir() or ""},
-            preload=["experiments.sweep.worker"],  # its dask_setup: workers ignore Ctrl-C
+            preload=["experiments.sweep.worker"],  # its dask_setup: Ctrl-C ignored, fast exit
         )
 
 

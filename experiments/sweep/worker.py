@@ -6,6 +6,8 @@ runner's module); it needs nothing beyond the standard library at import time.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import json
 import math
@@ -113,9 +115,16 @@ def failure_record(task: RunTask, text: str) -> dict[str, Any]:
 
 
 def dask_setup(worker: object) -> None:  # pragma: no cover - runs in Dask worker processes
-    """Dask preload hook of local-cluster workers: ignore Ctrl-C (the sweep process handles it).
+    """Dask preload hook of local-cluster workers: ignore Ctrl-C, exit without a garbage collection.
 
     A terminal's Ctrl-C reaches the whole process group; the sweep saves what finished and closes the
     cluster, so the workers need not (and should not print tracebacks about it).
+
+    A worker that has run a day holds some 160 k Python objects; at exit the interpreter's module
+    teardown runs full garbage collections over all of them (0.7 s on a quiet 2-core machine, 2 s on a
+    busy one, which the sweep waits for when it closes the cluster). Freezing them when the exit
+    begins (``gc.freeze`` as an ``atexit`` hook) skips that; ``atexit`` hooks and finalizers of objects
+    outside reference cycles still run, and the memory goes back to the system with the process.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    atexit.register(gc.freeze)

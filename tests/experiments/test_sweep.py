@@ -90,6 +90,19 @@ def test_local_workers_are_a_dask_local_cluster_with_sweep_settings():
         assert s.allowed_failures == ALLOWED_FAILURES == 1
         assert s.WORKER_SATURATION == 1.0  # one task per worker: a dying worker takes only its own run
         assert [(w.nthreads, w.memory_limit) for w in s.workers.values()] == [(1, 0)]
+        assert s.extensions.get("stealing") is None  # one task per worker: nothing to steal
+
+        def worker_settings():
+            import dask
+
+            profiler = dask.config.get("distributed.worker.profile.enabled")
+            return profiler, "MALLOC_TRIM_THRESHOLD_" in os.environ
+
+        from distributed import Client
+
+        with Client(cluster.scheduler_address, set_as_default=False) as client:
+            # no profiler beside the runs; glibc's own malloc settings, as in a plain process
+            assert list(client.run(worker_settings).values()) == [(False, False)]
 
 
 def test_local_processes_sweep_end_to_end(tmp_path, calls):
