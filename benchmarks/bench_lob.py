@@ -133,7 +133,7 @@ def time_per_call(msgs: np.ndarray) -> tuple[float, OrderBook]:
 
 def time_reference(msgs: np.ndarray) -> float | None:
     try:
-        sys.path.insert(0, str(ROOT / "tests"))
+        sys.path.insert(0, str(ROOT / "tests" / "market"))
         from reference_book import ReferenceBook  # type: ignore[import-not-found]
     except ImportError:
         return None
@@ -222,7 +222,7 @@ def main() -> None:
     sl = msgs[: args.reference_slice]
     t_ref = time_reference(sl)
     if t_ref is None:
-        print("pure-Python reference: tests/reference_book.py not found")
+        print("pure-Python reference: tests/market/reference_book.py not found")
     else:
         rate_ref = len(sl) / t_ref
         print(f"pure-Python reference ({len(sl):,}-message slice): {rate_ref / 1e3:8.1f} k msg/s")
