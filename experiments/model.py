@@ -34,7 +34,7 @@ from experiments.agent_classes import FLOW_GROUPS
 from experiments.config import ScenarioConfig
 from experiments.flow_split import DealerFlowSplit
 from market.exchange import Exchange, WatchHit
-from market.exposures import gex_profile
+from market.exposures import gamma_flip, gex_profile
 from market.options_desk import OptionsDesk
 
 PRIORITY_WATCH = Priority.HIGH  # reactions to a price crossing run before other events at that time
@@ -167,6 +167,16 @@ class CascadeModel(mesa.Model):
             return None
         grid = gex_price_grid(self.config.prev_close_points)
         return grid, gex_profile(desk.book, desk.surface, grid, desk.surface.t_seconds, desk.rate_cc)
+
+    def level_markers(self, curve: tuple[np.ndarray, np.ndarray] | None) -> tuple[list[float], float | None]:
+        """The CTAs' trigger levels (sorted, index points to 0.01) and the gamma flip of ``curve``.
+
+        ``curve`` is a :meth:`gex_curve` (None: no flip); the flip is the one nearest the prior close.
+        """
+        ctas = self.agents_by_type.get(CTATrendFollower) or ()
+        triggers = sorted({round(x, 2) for a in ctas for x in a.trigger_levels()})
+        flip = None if curve is None else gamma_flip(*curve, near=self.config.prev_close_points)
+        return triggers, flip
 
     def subscribe_news(self, agent: mesa.Agent) -> None:
         """``agent.on_news(event)`` will run at every macro event."""

@@ -24,7 +24,6 @@ from experiments import metrics
 from experiments.config import ScenarioConfig, load_scenario, scenario_toml
 from experiments.model import FLOW_GROUPS, CascadeModel
 from experiments.outputs import check_run_out, commit_dir, temp_sibling
-from market.exposures import gamma_flip
 
 try:
     VERSION = version("hedging-cascade")
@@ -100,11 +99,8 @@ def _gex_at_start(model: CascadeModel) -> pd.DataFrame:
 
 
 def _markers(model: CascadeModel, gex: pd.DataFrame) -> dict:
-    flip = None
-    if len(gex):
-        flip = gamma_flip(gex["spot"].to_numpy(), gex["gex_usd_per_pct"].to_numpy(),
-                          near=model.config.prev_close_points)  # fmt: skip
-    triggers = sorted({round(x, 2) for a in model.agent_groups.get("cta", []) for x in a.trigger_levels()})
+    curve = (gex["spot"].to_numpy(), gex["gex_usd_per_pct"].to_numpy()) if len(gex) else None
+    triggers, flip = model.level_markers(curve)
     return {
         "events": model.markers,
         "supports": list(model.config.levels.supports),

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from market.black76 import DELTA, _fill_greeks, tau_years
-from market.ivsurface import IVSurface, smile_total_vol
+from market.ivsurface import IVSurface, skew_time_scale, smile_total_vol
 from market.positions import OptionBook
 
 _NO_TABLE = np.empty((8, 0))
@@ -92,9 +92,9 @@ def book_greek_totals(book: OptionBook, surface: IVSurface, F: float, t_seconds:
     p = surface.params
     n = len(book)
     tau = np.ascontiguousarray(tau_years(t_seconds, book.expiry_day), dtype=np.float64)
-    mscale = (p.tau_ref_yrs / np.maximum(tau, p.skew_tau_min_yrs)) ** p.skew_tau_power
+    mscale = skew_time_scale(p, tau)
     ev_tau, ev_var = surface.event_terms(t_seconds)
-    totals = np.empty(8)
+    totals = np.zeros(8)  # _fill_greeks overwrites it when there are rows
     m = _book_totals(
         float(F), math.log(F), np.ascontiguousarray(book.strike), tau,
         np.ascontiguousarray(book.is_call), np.ascontiguousarray(book.holder_qty(holder)), mscale,
@@ -102,8 +102,6 @@ def book_greek_totals(book: OptionBook, surface: IVSurface, F: float, t_seconds:
         math.sqrt(p.tau_ref_yrs), surface.spot_shift_ann, p.spot_vol_term_scaled, ev_tau, ev_var,
         p.skew, p.curvature, p.sigma_floor_ann, p.sigma_cap_ann, float(rate_cc), _NO_TABLE, totals,
     ) if n else 0  # fmt: skip
-    if not n:
-        totals[:] = 0.0
     return totals, int(m)
 
 

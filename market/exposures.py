@@ -29,8 +29,7 @@ import numpy as np
 from numba import njit
 
 from market._exposure_kernel import book_greek_totals, corner_deltas, plain_greek_totals
-from market.black76 import DELTA as _DELTA
-from market.black76 import Greeks, _fill_greeks, portfolio_greeks, tau_years
+from market.black76 import DELTA, Greeks, portfolio_greeks, tau_years
 from market.ivsurface import IVSurface, smile_total_vol
 from market.positions import OptionBook
 from market.units import ES_MULTIPLIER_USD, SPX_MULTIPLIER_USD
@@ -38,7 +37,6 @@ from market.units import ES_MULTIPLIER_USD, SPX_MULTIPLIER_USD
 ES_PER_OPTION_DELTA = SPX_MULTIPLIER_USD / ES_MULTIPLIER_USD  #: ES contracts per SPX option delta
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _PCT = 0.01
-_NO_TABLE = np.empty((8, 0))  # _fill_greeks' per-option table, unused when store=False
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,12 +296,12 @@ def hedge_target_of(
     live = (tau > 0.0) & (q != 0.0)
     if not live.any():
         return 0.0
-    # the kernel behind portfolio_greeks (same inputs, same bits), without its broadcasting overhead
-    totals = np.empty(8)
-    _fill_greeks(float(F), np.asarray(strike, dtype=np.float64)[live], tau[live],
-                 np.asarray(is_call, dtype=np.bool_)[live], np.asarray(sigma_ann, dtype=np.float64)[live],
-                 q[live], float(rate_cc), _NO_TABLE, totals, False)  # fmt: skip
-    return float(-ES_PER_OPTION_DELTA * totals[_DELTA]) + 0.0
+    # the kernel behind portfolio_greeks (same inputs, same bits); masked arrays are always plain
+    totals = plain_greek_totals(np.asarray(strike, dtype=np.float64)[live], tau[live],
+                                np.asarray(is_call, dtype=np.bool_)[live], q[live],
+                                np.asarray(sigma_ann, dtype=np.float64)[live], F, rate_cc)
+    assert totals is not None
+    return float(-ES_PER_OPTION_DELTA * totals[DELTA]) + 0.0
 
 
 def hedge_target_split(

@@ -207,6 +207,15 @@ def _sigma_fill(strike, tau_yrs, log_F, level, mscale, event_var, skew, curvatur
         out[i] = v / math.sqrt(tau)
 
 
+def skew_time_scale(p: IVSurfaceParams, tau_yrs: np.ndarray) -> np.ndarray:
+    """The smile's time scaling ``(tau_ref / max(tau, tau_min)) ** power`` (dimensionless).
+
+    In numpy on purpose: its ``**`` is not the C library's ``pow`` bit for bit, and the compiled
+    exposure pass must get the same bits as :meth:`IVSurface.terms`.
+    """
+    return (p.tau_ref_yrs / np.maximum(tau_yrs, p.skew_tau_min_yrs)) ** p.skew_tau_power
+
+
 @dataclass(frozen=True, slots=True)
 class SurfaceTerms:
     """Per-expiry terms of the smile for an array of maturities (inputs of the compiled smile).
@@ -334,13 +343,13 @@ class IVSurface:
         level = (self.atm_vol_ann + self.demand_premium_ann
                  + p.term_slope_per_sqrt_yr * (np.sqrt(np.maximum(tau, 0.0))
                                                - math.sqrt(p.tau_ref_yrs)))
-        mscale = (p.tau_ref_yrs / np.maximum(tau, p.skew_tau_min_yrs)) ** p.skew_tau_power
+        mscale = skew_time_scale(p, tau)
         if p.spot_vol_term_scaled:  # short expiries' ATM vol moves mscale x the 30-day one with spot
             level = level + (mscale - 1.0) * self.spot_shift_ann
         event_var = np.zeros_like(tau)
-        for ev in self._events.values():
-            tau_event = (ev.abs_seconds - now) / SECONDS_PER_YEAR
-            event_var += np.where(tau > tau_event, ev.move_std * ev.move_std, 0.0)
+        ev_tau, ev_var = self.event_terms(now)
+        for tau_event, var in zip(ev_tau.tolist(), ev_var.tolist(), strict=True):
+            event_var += np.where(tau > tau_event, var, 0.0)
         return SurfaceTerms(level, mscale, event_var)
 
     def event_terms(self, t_seconds: float | None = None) -> tuple[np.ndarray, np.ndarray]:

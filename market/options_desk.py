@@ -116,8 +116,7 @@ class OptionsDesk:
         """The dealers' implied vol for a customer buy (or sell): surface plus inventory markup."""
         tau = black76.tau_years(t_s, expiry_day)
         sigma = float(self.surface.sigma(strike, tau, F, t_s))
-        markup = self.inventory_vol_per_contract * max(self.dealer_short_contracts(), 0)
-        return max(sigma + (markup if customer_buys else -markup), 0.01)
+        return max(sigma + self._markup(customer_buys), 0.01)
 
     def quote_ivs(
         self, strike: np.ndarray, expiry_day: np.ndarray, F: float, t_s: float, customer_buys: bool
@@ -125,8 +124,12 @@ class OptionsDesk:
         """:meth:`quote_iv` for many series in one surface call (same bits, element by element)."""
         tau = black76.tau_years(t_s, np.asarray(expiry_day, dtype=np.int64))
         sigma = self.surface.sigma(np.asarray(strike, dtype=np.float64), tau, F, t_s)
+        return np.maximum(sigma + self._markup(customer_buys), 0.01)
+
+    def _markup(self, customer_buys: bool) -> float:
+        """The dealers' inventory markup (vol): + on a customer buy, - on a sale."""
         markup = self.inventory_vol_per_contract * max(self.dealer_short_contracts(), 0)
-        return np.maximum(sigma + (markup if customer_buys else -markup), 0.01)
+        return markup if customer_buys else -markup
 
     def price(self, strike: float, expiry_day: int, is_call: bool, F: float, t_s: float, iv: float) -> float:
         """Black-76 price in index points."""

@@ -44,6 +44,7 @@ from experiments.sweep.designs import format_value
 from experiments.sweep.engine import run_sweep
 from experiments.sweep.executors import start_local_cluster
 from experiments.sweep.spec import DEFAULT_RUNNER, SweepConfigError, scenario_identity
+from experiments.sweep.worker import error_last_line
 
 if TYPE_CHECKING:
     import optuna
@@ -202,7 +203,7 @@ def _evaluate(runs: pd.DataFrame, targets: Targets, n_seeds: int) -> tuple[float
     attrs: dict[str, Any] = {"n_ok": n_ok, "n_runs": len(runs)}
     if n_ok < math.ceil(n_seeds / 2):
         errs = runs.loc[runs["status"] != "ok", "error"]
-        last = (str(errs.iloc[0]).strip().splitlines() or [""])[-1] if len(errs) else "no runs"
+        last = error_last_line(errs.iloc[0]) if len(errs) else "no runs"
         attrs["error"] = last[:500]
         return None, attrs
     with np.errstate(all="ignore"):

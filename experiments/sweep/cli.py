@@ -191,8 +191,10 @@ def _report(label: str, df: Any, skipped: int, out: Path, wall_s: float) -> int:
         f"in {wall_s:.1f} s -> {out / 'runs.parquet'}"
     )
     if n_err:
+        from experiments.sweep.worker import error_last_line
+
         first = df[df["status"] != "ok"].iloc[0]
-        last_line = (str(first["error"]).strip().splitlines() or [""])[-1]
+        last_line = error_last_line(first["error"])
         print(f"  first error (run {first['run_id']}, seed {first['seed']}): {last_line}")
         print("  failed runs keep their traceback in the 'error' column; --retry-errors re-runs them")
     return 1 if n_err else 0

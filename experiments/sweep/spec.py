@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from experiments.sweep.designs import DOTTED_KEY, format_value, parse_value
+from experiments.sweep.designs import DOTTED_KEY, format_value, parse_value, point_overrides
 from experiments.sweep.worker import resolve_runner
 
 DEFAULT_RUNNER = "experiments.runner:run_summary"
@@ -170,8 +170,7 @@ def sweep_tasks(spec: Mapping[str, Any], out_dir: Path, keep_series: bool) -> li
     base = tuple(spec["overrides"])
     tasks = []
     for i, point in enumerate(spec["points"]):
-        point_ovr = [f"{k}={format_value(v)}" for k, v in sorted(point.items())]
-        overrides = base + tuple(point_ovr)
+        overrides = base + point_overrides(point)
         for seed in spec["seeds"]:
             run_id = make_run_id(spec["scenario_id"], overrides, seed)
             series = str(out_dir / SERIES_DIR / f"{run_id}.parquet") if keep_series else None
@@ -256,7 +255,7 @@ def build_spec(
                 raise SweepConfigError(f"point {i}: {key}: {exc}") from None
             clean[key] = parse_value(text)  # plain Python value, exactly what the runner will see
             params.setdefault(key, None)
-        ident = tuple(f"{k}={format_value(clean[k])}" for k in sorted(clean))
+        ident = point_overrides(clean)
         if ident in seen:
             raise SweepConfigError(f"point {i} repeats point {seen[ident]}")
         seen[ident] = i
@@ -297,7 +296,7 @@ def validate_points(spec: Mapping[str, Any], validate: Callable[..., object] | N
     for i, point in enumerate(spec["points"]):
         if not point:
             continue
-        point_ovr = tuple(f"{k}={format_value(v)}" for k, v in sorted(point.items()))
+        point_ovr = point_overrides(point)
         try:
             validate(scenario, base + point_ovr)
         except Exception as exc:  # noqa: BLE001

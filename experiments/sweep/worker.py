@@ -58,6 +58,11 @@ def error_text(exc: BaseException) -> str:
     return tail[-_ERROR_MAX_CHARS:]
 
 
+def error_last_line(text: object) -> str:
+    """The last line of an error record's text (the exception's own line); ``""`` for none."""
+    return (str(text).strip().splitlines() or [""])[-1]
+
+
 def resolve_runner(spec: str) -> Callable[..., Any]:
     """Import and return the function named by ``"module:function"``.
 

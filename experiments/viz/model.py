@@ -20,7 +20,6 @@ from experiments.model import CascadeModel
 from experiments.plots import clock_label
 from experiments.viz.charts import CHARTS, Levels, LiveChart
 from experiments.viz.knobs import Knobs, format_usd, parse_seed, viz_scenario
-from market.exposures import gamma_flip
 
 
 class CascadeVizModel(CascadeModel):
@@ -100,11 +99,7 @@ class CascadeVizModel(CascadeModel):
 
     def _levels(self) -> Levels:
         cfg = self.config
-        triggers = sorted({round(x, 2) for a in self.agent_groups.get("cta", []) for x in a.trigger_levels()})
-        flip = None
-        curve = self.gex_curve()
-        if curve is not None:
-            flip = gamma_flip(*curve, near=cfg.prev_close_points)
+        triggers, flip = self.level_markers(self.gex_curve())
         events = [(float(m["t"]), str(m["label"])) for m in self.markers]
         return Levels(cfg.prev_close_points, tuple(cfg.levels.supports), tuple(triggers), flip, events)
 
