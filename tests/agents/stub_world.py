@@ -11,7 +11,7 @@ one (dealers' exposures).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from agents.world import World
 from market.exchange import MarketParams, OrderResult
-from market.ivsurface import IVSurfaceParams
+from market.ivsurface import EventPremium, IVSurfaceParams
 from market.options_desk import OpenInterest, OptionsDesk, OptionsDeskParams
 from market.types import BUY, CANCEL, IOC, LIMIT, MARKET
 
@@ -150,15 +150,19 @@ class StubWorld(mesa.Model):
 
     Args:
         positions: open interest for the options desk (customers against the dealers).
+        premia: event premia of the desk's surface.
         seed: seed of the model's generator (agents draw from it).
     """
 
-    def __init__(self, positions: tuple[OpenInterest, ...] = (), seed: int = 0):
+    def __init__(self, positions: tuple[OpenInterest, ...] = (), premia: Iterable[EventPremium] = (),
+                 seed: int = 0):  # fmt: skip
         super().__init__(rng=np.random.default_rng(seed))
         self.exchange = StubExchange()
-        params = OptionsDeskParams(IVSurfaceParams(), 0.04, 0.0, positions=positions)
+        params = OptionsDeskParams(IVSurfaceParams(), 0.04, 0.0, event_premia=tuple(premia),
+                                   positions=positions)  # fmt: skip
         self.options = OptionsDesk.from_params(params, F0, 0.0)
         self.day_high_points = F0
+        self.drawdown: float | None = None  # set: drawdown_pct() returns it instead of the mark's
         self.wakeups: list[tuple[float, Callable[..., None]]] = []
         self.watches: dict[int, Watch] = {}
         self.high_subscribers: list[Any] = []
@@ -186,6 +190,8 @@ class StubWorld(mesa.Model):
         pass
 
     def drawdown_pct(self) -> float:
+        if self.drawdown is not None:
+            return self.drawdown
         return max(0.0, 100.0 * (1.0 - self.exchange.mid / self.day_high_points))
 
     # ------------------------------------------------------------------ test helpers

@@ -1,4 +1,4 @@
-"""The CTA trend follower's rules (agents.cta) against the stub world of tests/stub_world.py.
+"""The CTA trend follower's rules (agents.cta) against the stub world of tests/agents/stub_world.py.
 
 The signal of a lookback flips sign where the live price crosses the mean of the previous
 ``lookback - 1`` closes (its trigger): a CTA long above the trigger sells when the price falls

@@ -1,4 +1,4 @@
-"""The option dealer's hedging rules (agents.dealer) against the stub world of tests/stub_world.py.
+"""The option dealer's hedging rules (agents.dealer) against the stub world of tests/agents/stub_world.py.
 
 Customers long puts leave the dealers short gamma: they must sell futures into a fall and buy into
 a rise; customers short puts (dealers long gamma) the opposite. A gap inside the band is not traded,

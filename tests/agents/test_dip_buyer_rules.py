@@ -1,4 +1,4 @@
-"""The dip buyer's rules (agents.dip_buyer) against the stub world of tests/stub_world.py.
+"""The dip buyer's rules (agents.dip_buyer) against the stub world of tests/agents/stub_world.py.
 
 A buyer acts only at or below its entry level (the day's high minus its drawdown; each further
 tranche ``tranche_step_pct`` deeper), follows the high up, and never spends more than its capital.

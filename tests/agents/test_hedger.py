@@ -7,55 +7,22 @@ drawdown and the clock, and a real options desk books the trades.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
-import mesa
-import numpy as np
 import pytest
+from stub_world import F0, as_world
+from stub_world import StubWorld as SharedStubWorld
 
 from agents.hedger import HedgerConfig, HedgerParams, PutBuyingHedger, build_crowd
-from agents.world import World
-from market.ivsurface import EventPremium, IVSurfaceParams
-from market.options_desk import OptionsDesk, OptionsDeskParams
-
-F0 = 6600.0
+from market.ivsurface import EventPremium
 
 
-class StubExchange:
-    """What a hedger touches of the exchange: owners, the clock, the mark, the volume."""
-
-    def __init__(self, mid_points: float):
-        self.mid = mid_points
-        self.now_s = 0.0
-        self.cum_volume = 0
-        self.owners: list[tuple[str, str]] = []
-
-    def register_owner(self, name: str, group: str) -> int:
-        self.owners.append((name, group))
-        return len(self.owners) - 1
-
-    def mid_points(self) -> float:
-        return self.mid
-
-
-class StubWorld(mesa.Model):
-    """A World with a scripted price and drawdown; wake-ups are recorded, not run."""
+class StubWorld(SharedStubWorld):
+    """The shared stub World (tests/agents/stub_world.py) with a scripted drawdown (0 until a test sets
+    it); watching a price is a test failure."""
 
     def __init__(self, premia=(), seed: int = 0):
-        super().__init__(rng=np.random.default_rng(seed))
-        self.exchange = StubExchange(F0)
-        params = OptionsDeskParams(IVSurfaceParams(), 0.04, 0.0, event_premia=tuple(premia))
-        self.options = OptionsDesk.from_params(params, F0, 0.0)
-        self.day_high_points = F0
+        super().__init__(premia=premia, seed=seed)
         self.drawdown = 0.0
-        self.wakeups: list[tuple[float, Callable[..., None]]] = []
-
-    @property
-    def now_s(self) -> float:
-        return self.exchange.now_s
-
-    def schedule_at(self, t_s: float, method: Callable[..., None], *args, **kwargs) -> None:
-        self.wakeups.append((t_s, method))
 
     def watch(self, owner: int, level_ticks: int, direction: int, method) -> int:
         raise AssertionError("hedgers do not watch prices")
@@ -63,25 +30,12 @@ class StubWorld(mesa.Model):
     def unwatch(self, token: int) -> None:
         raise AssertionError("hedgers do not watch prices")
 
-    def subscribe_new_high(self, agent) -> None:
-        pass
-
-    def subscribe_news(self, agent) -> None:
-        pass
-
-    def drawdown_pct(self) -> float:
-        return self.drawdown
-
-
-def _is_world(world: World) -> World:  # the stub type-checks as a World
-    return world
-
 
 def hedger(world: StubWorld, **overrides) -> PutBuyingHedger:
     values = dict(decision_interval_s=600.0, pre_event_qty=100, post_event_qty=0, panic_drawdown_pct=1.0,
                   panic_qty=50, monetize_gain_pct=100.0, strike_pct=95.0, expiry_day=1, panic_max_buys=0)
     values.update(overrides)
-    return PutBuyingHedger(_is_world(world), "hedger_0", HedgerParams(**values))
+    return PutBuyingHedger(as_world(world), "hedger_0", HedgerParams(**values))
 
 
 def hedger_puts(world: StubWorld) -> int:

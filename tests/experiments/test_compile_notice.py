@@ -80,12 +80,16 @@ def test_cold_modules_looks_in_the_folder_numba_uses(tmp_path, monkeypatch):
     assert cold_modules(["market.ivsurface"]) == []
 
 
-def test_the_real_cache_path_is_the_dispatchers(monkeypatch):
+def test_the_real_cache_path_is_the_dispatchers():
+    import numba
+
     import market.ivsurface as mod
     from experiments import compile_notice as cn
 
     path = cn._cache_path(mod)
     assert path is not None and path.is_dir()
+    assert path == Path(mod.smile_total_vol._cache.cache_path)  # a kernel of the module itself
+    assert Path(numba.config.CACHE_DIR) in path.parents  # inside this source version's folder
 
 
 def test_the_notice_is_two_lines_when_cold_and_nothing_when_warm():

@@ -52,13 +52,16 @@ def test_new_flow_state_layout():
     assert st.ff[F.FF_CLOSE_S] == 23_400.0
 
 
-def test_exchange_runs_on_the_records_and_grows_them():
+def test_exchange_runs_on_the_records_and_grows_them(monkeypatch):
+    monkeypatch.setattr(F, "NOISE_SLOTS", 8)  # start tiny, so the noise slots must grow during the run
     ex = Exchange(5000.0, FlowParams(), seed=1)
-    n_noise = ex._state.noise.shape[0]
+    assert ex._state.noise.shape[0] == 8
+    rows = ex._state.acct_i.shape[0]
+    ex.register_owner("late", "x")  # an owner added after the records were built gets its own row
     ex.advance_to(120.0)
     assert ex.n_messages > 0 and ex.book.n_trades > 0
-    assert ex._state.noise.shape[0] >= n_noise
-    assert ex._state.acct_i.shape == (ex.n_owners, F.N_ACCT_I)
+    assert ex._state.noise.shape[0] > 8
+    assert ex._state.acct_i.shape == (ex.n_owners, F.N_ACCT_I) and ex.n_owners == rows + 1
 
 
 def test_the_exchange_reads_no_private_attribute_of_the_book():
