@@ -891,3 +891,33 @@ def queue_ahead(orders, s):
         count += 1
         p = orders[p, O_PREV]
     return qty, count
+
+
+@njit(cache=True)
+def trade_records(trades, out):
+    """Fill ``out`` (``TRADE_DTYPE``, one record per row) from kernel trade rows ``int64[n, T_*]``.
+
+    One pass in compiled code instead of a strided numpy cast per field (2-3 ns instead of about
+    40 ns a trade). Owners and side are narrowed as ``astype`` does (two's-complement truncation).
+    """
+    for i in range(trades.shape[0]):
+        r = out[i]
+        r.time = trades[i, T_TIME]
+        r.taker_oid = trades[i, T_TAKER_OID]
+        r.maker_oid = trades[i, T_MAKER_OID]
+        r.taker_owner = np.int32(trades[i, T_TAKER_OWNER])
+        r.maker_owner = np.int32(trades[i, T_MAKER_OWNER])
+        r.price = trades[i, T_PRICE]
+        r.qty = trades[i, T_QTY]
+        r.side = np.int8(trades[i, T_SIDE])
+
+
+@njit(cache=True)
+def reject_records(rejects, out):
+    """Fill ``out`` (``REJECT_DTYPE``) from kernel reject rows ``int64[n, R_*]`` (see ``trade_records``)."""
+    for i in range(rejects.shape[0]):
+        r = out[i]
+        r.time = rejects[i, R_TIME]
+        r.oid = rejects[i, R_OID]
+        r.index = rejects[i, R_INDEX]
+        r.reason = np.int8(rejects[i, R_REASON])

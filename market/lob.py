@@ -84,10 +84,9 @@ def check_messages(messages: object) -> np.ndarray:
 
 
 def trades_to_records(trades: np.ndarray) -> np.ndarray:
-    """Convert kernel trade rows (``int64[n, 8]``) into a ``TRADE_DTYPE`` array."""
+    """Convert kernel trade rows (``int64[n, 8]``) into a ``TRADE_DTYPE`` array (one compiled pass)."""
     out = np.empty(trades.shape[0], dtype=TRADE_DTYPE)
-    for name, col in zip(TRADE_DTYPE.names, range(K.N_TRADE_FIELDS), strict=True):
-        out[name] = trades[:, col]
+    K.trade_records(np.ascontiguousarray(trades, dtype=np.int64), out)
     return out
 
 
@@ -347,8 +346,7 @@ class OrderBook:
         """All rejected messages so far as a ``REJECT_DTYPE`` array (a copy)."""
         rows = self._rejects[: int(self._sc[K.SC_N_REJECTS])]
         out = np.empty(rows.shape[0], dtype=REJECT_DTYPE)
-        for name, col in zip(REJECT_DTYPE.names, range(K.N_REJECT_FIELDS), strict=True):
-            out[name] = rows[:, col]
+        K.reject_records(rows, out)
         return out
 
     @property
