@@ -240,10 +240,19 @@ class OrderBook:
     def process(self, messages: np.ndarray) -> None:
         """Process a 1-D ``MESSAGE_DTYPE`` array in order, in one compiled call."""
         messages = check_messages(messages)
-        self._orders, self._htab, self._trades, self._rejects = K.apply_messages(
-            self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects, messages
-        )
-        self._arrays_changed()
+        i, n = 0, len(messages)
+        while True:
+            i = K.apply_until_full(
+                self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects, messages, i
+            )
+            if i == n:
+                break
+            # message i does not fit: grow (numpy allocations, see K.grow_room) and go on from it
+            self._orders, self._htab, self._trades, self._rejects = K.grow_for(
+                self._orders, self._htab, self._sc, self._trades, self._rejects,
+                int(messages[i]["kind"]), int(messages[i]["qty"]),
+            )  # fmt: skip
+            self._arrays_changed()
 
     # ------------------------------------------------------------------ queries
     def _price_or_none(self, field: int) -> int | None:
