@@ -2,7 +2,8 @@
 
 The matching itself runs in compiled code (``market._lob_kernels``); this module is the Python face:
 :class:`OrderBook` (one method per order kind, queries) and :func:`replay` (a whole message array in
-one compiled call). Both run the same kernel, so they give identical results on the same messages.
+compiled code, stopping only to grow the buffers). Both run the same kernel, so they give identical
+results on the same messages.
 
 Units: prices and triggers in ticks (E-mini proxy: 0.25 index points), quantities in contracts,
 times in int64 nanoseconds. Every method that sends a message returns its reject code
@@ -238,7 +239,11 @@ class OrderBook:
         return self.submit(self._now(time), MODIFY, 0, 0, 0, qty, oid, 0)
 
     def process(self, messages: np.ndarray) -> None:
-        """Process a 1-D ``MESSAGE_DTYPE`` array in order, in one compiled call."""
+        """Process a 1-D ``MESSAGE_DTYPE`` array in order, in compiled code.
+
+        The compiled loop stops only when a message does not fit the buffers; they grow here (numpy
+        allocations, see ``market._lob_kernels.grow_room``) and the loop goes on from that message.
+        """
         messages = check_messages(messages)
         i, n = 0, len(messages)
         while True:
@@ -402,7 +407,7 @@ def replay(
     max_price_ticks: int = DEFAULT_MAX_PRICE_TICKS,
     capacity: int | None = None,
 ) -> ReplayResult:
-    """Process ``messages`` (1-D ``MESSAGE_DTYPE``) through a new book in one compiled call.
+    """Process ``messages`` (1-D ``MESSAGE_DTYPE``) through a new book in compiled code.
 
     The array's type, dtype and shape are checked first (``TypeError``/``ValueError``), before any
     compiled code runs.
