@@ -204,7 +204,7 @@ def main() -> None:
         f"{res.book.n_resting:,} resting at the end"
     )
     print(
-        f"replay (one compiled call):     {rate_replay / 1e6:8.2f} M msg/s   ({t_replay:.3f} s; "
+        f"replay (compiled):              {rate_replay / 1e6:8.2f} M msg/s   ({t_replay:.3f} s; "
         f"{len(msgs) / cpu_replay / 1e6:.2f} M msg/s of CPU time)   target >= 10 M/s"
     )
     hostile = hostile_stream(args.messages)
