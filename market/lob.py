@@ -2,7 +2,8 @@
 
 The matching itself runs in compiled code (``market._lob_kernels``); this module is the Python face:
 :class:`OrderBook` (one method per order kind, queries) and :func:`replay` (a whole message array in
-one compiled call). Both run the same kernel, so they give identical results on the same messages.
+compiled code, stopping only to grow the buffers). Both run the same kernel, so they give identical
+results on the same messages.
 
 Units: prices and triggers in ticks (E-mini proxy: 0.25 index points), quantities in contracts,
 times in int64 nanoseconds. Every method that sends a message returns its reject code
@@ -84,10 +85,9 @@ def check_messages(messages: object) -> np.ndarray:
 
 
 def trades_to_records(trades: np.ndarray) -> np.ndarray:
-    """Convert kernel trade rows (``int64[n, 8]``) into a ``TRADE_DTYPE`` array."""
+    """Convert kernel trade rows (``int64[n, 8]``) into a ``TRADE_DTYPE`` array (one compiled pass)."""
     out = np.empty(trades.shape[0], dtype=TRADE_DTYPE)
-    for name, col in zip(TRADE_DTYPE.names, range(K.N_TRADE_FIELDS), strict=True):
-        out[name] = trades[:, col]
+    K.trade_records(np.ascontiguousarray(trades, dtype=np.int64), out)
     return out
 
 
@@ -239,12 +239,25 @@ class OrderBook:
         return self.submit(self._now(time), MODIFY, 0, 0, 0, qty, oid, 0)
 
     def process(self, messages: np.ndarray) -> None:
-        """Process a 1-D ``MESSAGE_DTYPE`` array in order, in one compiled call."""
+        """Process a 1-D ``MESSAGE_DTYPE`` array in order, in compiled code.
+
+        The compiled loop stops only when a message does not fit the buffers; they grow here (numpy
+        allocations, see ``market._lob_kernels.grow_room``) and the loop goes on from that message.
+        """
         messages = check_messages(messages)
-        self._orders, self._htab, self._trades, self._rejects = K.apply_messages(
-            self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects, messages
-        )
-        self._arrays_changed()
+        i, n = 0, len(messages)
+        while True:
+            i = K.apply_until_full(
+                self._orders, self._levels, self._htab, self._sc, self._trades, self._rejects, messages, i
+            )
+            if i == n:
+                break
+            # message i does not fit: grow (numpy allocations, see K.grow_room) and go on from it
+            self._orders, self._htab, self._trades, self._rejects = K.grow_for(
+                self._orders, self._htab, self._sc, self._trades, self._rejects,
+                int(messages[i]["kind"]), int(messages[i]["qty"]),
+            )  # fmt: skip
+            self._arrays_changed()
 
     # ------------------------------------------------------------------ queries
     def _price_or_none(self, field: int) -> int | None:
@@ -347,8 +360,7 @@ class OrderBook:
         """All rejected messages so far as a ``REJECT_DTYPE`` array (a copy)."""
         rows = self._rejects[: int(self._sc[K.SC_N_REJECTS])]
         out = np.empty(rows.shape[0], dtype=REJECT_DTYPE)
-        for name, col in zip(REJECT_DTYPE.names, range(K.N_REJECT_FIELDS), strict=True):
-            out[name] = rows[:, col]
+        K.reject_records(rows, out)
         return out
 
     @property
@@ -395,7 +407,7 @@ def replay(
     max_price_ticks: int = DEFAULT_MAX_PRICE_TICKS,
     capacity: int | None = None,
 ) -> ReplayResult:
-    """Process ``messages`` (1-D ``MESSAGE_DTYPE``) through a new book in one compiled call.
+    """Process ``messages`` (1-D ``MESSAGE_DTYPE``) through a new book in compiled code.
 
     The array's type, dtype and shape are checked first (``TypeError``/``ValueError``), before any
     compiled code runs.
