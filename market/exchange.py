@@ -21,13 +21,12 @@ import pandas as pd
 from market import _flow_kernels as F
 from market import _lob_kernels as K
 from market.flow import FlowParams, pack
-from market.lob import OrderBook, trades_to_records
-from market.types import CANCEL, IOC, LIMIT, MARKET, MODIFY, STOP, STOP_LIMIT
+from market.lob import OrderBook
+from market.types import CANCEL, IOC, LIMIT, MARKET, MODIFY, STOP, STOP_LIMIT, TRADE_DTYPE
 from market.units import ES_MULTIPLIER_USD, SESSION_SECONDS, TICK_POINTS
 
 NS_PER_S = 1_000_000_000
-UNIFORM_BLOCK = 1 << 16  #: first block of uniforms drawn for the background flow
-MAX_UNIFORM_BLOCK = 1 << 21  #: later blocks double up to this size (16 MB)
+UNIFORM_BLOCK = 1 << 16
 TRADES_PER_EXPECTED_EVENT = 0.5  #: trade-tape rows reserved per expected background event
 
 
@@ -244,10 +243,9 @@ class Exchange:
 
     def _grow(self, status: int) -> None:
         st = self._state
-        if status == F.NEED_RANDOMS:  # the same stream whatever the block sizes: fewer, larger draws
+        if status == F.NEED_RANDOMS:
             pos = int(st.fi[F.FI_RNG_POS])
-            block = min(max(UNIFORM_BLOCK, 2 * len(st.u)), MAX_UNIFORM_BLOCK)
-            self._state = st._replace(u=np.concatenate([st.u[pos:], self._rng.random(block)]))
+            self._state = st._replace(u=np.concatenate([st.u[pos:], self._rng.random(UNIFORM_BLOCK)]))
             st.fi[F.FI_RNG_POS] = 0
         elif status == F.NEED_CAPACITY:
             self.book.reserve(*F.event_bounds(st.fp))
@@ -435,19 +433,25 @@ class Exchange:
 
     def trades(self) -> pd.DataFrame:
         """The trade tape: time (s from the open), price (points), qty, aggressor side, owners, groups."""
-        rec = trades_to_records(self.book.trade_rows())
+        rows = self.book.trade_rows()  # the kernel's int64 rows: each column cast as TRADE_DTYPE's field
+
+        def column(field: int, name: str) -> np.ndarray:
+            return rows[:, field].astype(TRADE_DTYPE[name])
+
+        taker, maker = column(K.T_TAKER_OWNER, "taker_owner"), column(K.T_MAKER_OWNER, "maker_owner")
         classes = _owner_labels(self._owner_groups)
-        return pd.DataFrame(
+        return pd.DataFrame(  # not copied into 2-D blocks: each column goes to its own parquet column
             {
-                "time_s": rec["time"] / NS_PER_S + self.market.session_start_s,
-                "price": rec["price"] * self.tick,
-                "qty": rec["qty"],
-                "side": rec["side"],
-                "taker_owner": rec["taker_owner"],
-                "maker_owner": rec["maker_owner"],
-                "taker_class": classes(rec["taker_owner"]),
-                "maker_class": classes(rec["maker_owner"]),
-            }
+                "time_s": column(K.T_TIME, "time") / NS_PER_S + self.market.session_start_s,
+                "price": column(K.T_PRICE, "price") * self.tick,
+                "qty": column(K.T_QTY, "qty"),
+                "side": column(K.T_SIDE, "side"),
+                "taker_owner": taker,
+                "maker_owner": maker,
+                "taker_class": classes(taker),
+                "maker_class": classes(maker),
+            },
+            copy=False,
         )
 
 
