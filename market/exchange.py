@@ -285,10 +285,11 @@ class Exchange:
         self._collect_hits()
         if self.book.n_trades == n0:  # nothing printed (a resting limit, a cancel, a stop...)
             return OrderResult(oid=oid, reason=int(reason), filled_qty=0, avg_price_ticks=float("nan"))
-        rows = self.book.trade_rows(n0)
-        mine = rows[(rows[:, K.T_TAKER_OID] == oid)] if len(rows) else rows
-        filled = int(mine[:, K.T_QTY].sum()) if len(mine) else 0
-        avg = float((mine[:, K.T_PRICE] * mine[:, K.T_QTY]).sum() / filled) if filled else float("nan")
+        # a few rows as Python ints: the sums are exact (as int64's), the average rounds once, as before
+        rows = self.book.trade_rows(n0).tolist()
+        fills = [(r[K.T_PRICE], r[K.T_QTY]) for r in rows if r[K.T_TAKER_OID] == oid]
+        filled = sum(q for _, q in fills)
+        avg = sum(p * q for p, q in fills) / filled if filled else float("nan")
         return OrderResult(oid=oid, reason=int(reason), filled_qty=filled, avg_price_ticks=avg)
 
     # ------------------------------------------------------------------ watches
