@@ -64,8 +64,9 @@ def import_cpu_s(full_mesa_first: bool) -> float:
 
 #: The calls of ``cascade run`` (experiments.cli.cmd_run), with CPU/wall marks between them; prints JSON.
 STAGES_CODE = """
-import json, sys, tempfile, time
+import gc, json, sys, tempfile, time
 marks = [("", 0.0, time.perf_counter())]  # CPU from the process start: the interpreter's too
+gc.disable()  # as experiments.cli.main does for `cascade run`
 from experiments.cli import build_parser
 from experiments.config import load_scenario
 from experiments.outputs import check_run_out

@@ -98,7 +98,8 @@ class CascadeModel(mesa.Model):
             self.schedule_at(ev.t_s, self._news, ev, priority=PRIORITY_NEWS)
             self.markers.append({"t": ev.t_s, "label": ev.name})
         self._next_sample_s = m.session_start_s  # each sample schedules the next (a smaller event heap)
-        self.schedule_at(self._next_sample_s, self._sample, priority=PRIORITY_SAMPLE)
+        if self._next_sample_s <= m.session_end_s + 1e-9:
+            self.schedule_at(self._next_sample_s, self._sample, priority=PRIORITY_SAMPLE)
         self.runtime_s = math.nan
 
     @property
