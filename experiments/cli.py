@@ -7,12 +7,17 @@ Start-up: this module imports only the standard library; each command imports wh
 :func:`main` imports and, for ``cascade run``, while the one day runs, Python's cyclic garbage
 collector is off: the imports create about a million long-lived objects that each collection pass
 would walk again (measured 0.2-0.3 s of CPU per run, the same peak memory). Commands that build many
-models (sweeps, calibration) run with the collector on, as usual.
+models (sweeps, calibration) run with the collector on, as usual. After ``cascade run`` the exit
+freezes those objects first (``gc.freeze`` as an ``atexit`` hook, as the sweep workers do): the
+interpreter's teardown then skips its full collections over them (0.48 -> 0.12 s of CPU measured);
+``atexit`` hooks and finalizers still run.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import functools
 import gc
 import os
 import sys
@@ -198,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@functools.cache  # once per process
+def _freeze_at_exit() -> None:
+    """Register ``gc.freeze`` to run when the interpreter exits."""
+    atexit.register(gc.freeze)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cascade`` script."""
     collecting = gc.isenabled()
@@ -207,7 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         parser = build_parser()
         args = parser.parse_args(argv)
-        if collecting and args.func is not cmd_run:
+        if args.func is cmd_run:
+            _freeze_at_exit()
+        elif collecting:
             gc.enable()
         try:
             return int(args.func(args))
