@@ -64,9 +64,10 @@ def import_cpu_s(full_mesa_first: bool) -> float:
 
 #: The calls of ``cascade run`` (experiments.cli.cmd_run), with CPU/wall marks between them; prints JSON.
 STAGES_CODE = """
-import gc, json, sys, tempfile, time
+import atexit, gc, json, sys, tempfile, time
 marks = [("", 0.0, time.perf_counter())]  # CPU from the process start: the interpreter's too
-gc.disable()  # as experiments.cli.main does for `cascade run`
+gc.disable()  # as experiments.cli.main does for `cascade run`, with gc.freeze at exit
+atexit.register(gc.freeze)
 from experiments.cli import build_parser
 from experiments.config import load_scenario
 from experiments.outputs import check_run_out
@@ -93,11 +94,18 @@ print(json.dumps([(n, c1 - c0, w1 - w0) for (_, c0, w0), (n, c1, w1) in zip(mark
 
 
 def stage_times(scenario: str, seed: int) -> list[tuple[str, float, float]]:
-    """``[(stage, cpu_s, wall_s), ...]`` of one fresh process making ``cascade run``'s calls."""
+    """``[(stage, cpu_s, wall_s), ...]`` of one fresh process making ``cascade run``'s calls.
+
+    The last stage, ``exit``, is the CPU the process spent after its last mark (interpreter teardown),
+    from the parent's view of the child's CPU; its wall time is not measured (NaN).
+    """
     with tempfile.TemporaryDirectory(prefix="bench_process_") as tmp:
+        cpu0 = child_cpu_s()
         out = subprocess.run([sys.executable, "-c", STAGES_CODE, scenario, str(seed), str(Path(tmp) / "run")],
                              check=True, capture_output=True, text=True, cwd=ROOT)  # fmt: skip
-    return [tuple(x) for x in json.loads(out.stdout.strip().splitlines()[-1])]
+        total = child_cpu_s() - cpu0
+    stages = [tuple(x) for x in json.loads(out.stdout.strip().splitlines()[-1])]
+    return [*stages, ("exit", total - sum(cpu for _, cpu, _ in stages), float("nan"))]
 
 
 def fmt(xs: list[float]) -> str:
