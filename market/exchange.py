@@ -28,6 +28,7 @@ from market.units import ES_MULTIPLIER_USD, SESSION_SECONDS, TICK_POINTS
 NS_PER_S = 1_000_000_000
 UNIFORM_BLOCK = 1 << 16
 TRADES_PER_EXPECTED_EVENT = 0.5  #: trade-tape rows reserved per expected background event
+MAX_RESERVED_TRADE_ROWS = 1 << 22  #: at most this many rows reserved up front (268 MB, touched as used)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,9 @@ class Exchange:
         ref_ticks = int(round(reference_price_points / self.tick))
         band = max(int(ref_ticks * m.band_pct / 100.0), 10)
         self.book = OrderBook(ref_ticks - band, ref_ticks + band, capacity=4096)
-        self.book.reserve_trades(int(TRADES_PER_EXPECTED_EVENT * expected_events(self.flow, self.market)))
+        rows = TRADES_PER_EXPECTED_EVENT * expected_events(self.flow, self.market)
+        if np.isfinite(rows):
+            self.book.reserve_trades(int(min(max(rows, 0.0), MAX_RESERVED_TRADE_ROWS)))
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self._rng = np.random.default_rng(ss)
         n_mm = self.flow.n_market_makers

@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 
 from market import _flow_kernels as F
 from market import _lob_kernels as K
-from market.exchange import TRADES_PER_EXPECTED_EVENT, Exchange, MarketParams, expected_events
+from market.exchange import (
+    MAX_RESERVED_TRADE_ROWS,
+    TRADES_PER_EXPECTED_EVENT,
+    Exchange,
+    MarketParams,
+    expected_events,
+)
 from market.flow import FlowParams
 from market.types import (
     BUY,
@@ -418,3 +424,9 @@ def test_reserve_trades_keeps_the_tape_and_never_shrinks():
     book.limit(BUY, 400, 3, oid=1, owner=0)
     book.market(SELL, 2, oid=2, owner=1)
     assert book.n_trades == 1 and int(book.trade_rows()[0, K.T_QTY]) == 2
+
+
+def test_trade_tape_reservation_is_bounded_for_flows_built_in_code():
+    huge = FlowParams(noise_limit_rate_per_s=1e7)  # far beyond what a scenario may ask for
+    ex = Exchange(100.0, huge, seed=0, market=SHORT)
+    assert ex.book.state.trades.shape[0] == MAX_RESERVED_TRADE_ROWS
