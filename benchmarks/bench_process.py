@@ -6,6 +6,10 @@ Prints, for ``--scenario`` (default ``nov20_2025``) and ``--seed``:
   temporary folder: wall seconds and the child's CPU seconds (user + sys), beside the day's own
   ``runtime_s`` from ``summary.json`` (model build + day + summary), so the rest (interpreter start,
   imports, numba cache loads, writing outputs) shows as the difference;
+* where one warm process spends its CPU, stage by stage (best of ``--repeats`` fresh processes that
+  make the calls ``cascade run`` makes): interpreter start and imports, reading the scenario, building
+  the model (the first compiled call loads numba's machinery and the cached kernels), the day, the
+  summary and the output tables, writing the files;
 * the import cost of what a run imports (``import experiments.runner``) in a fresh interpreter, with
   Mesa's package ``__init__`` deferred (as ``cascade`` does, :mod:`experiments._lazy_mesa`) and with
   the full ``import mesa`` first (what every run paid before), median CPU seconds of ``--repeats``.
@@ -58,6 +62,52 @@ def import_cpu_s(full_mesa_first: bool) -> float:
     return child_cpu_s() - cpu0
 
 
+#: The calls of ``cascade run`` (experiments.cli.cmd_run), with CPU/wall marks between them; prints JSON.
+STAGES_CODE = """
+import atexit, gc, json, sys, tempfile, time
+marks = [("", 0.0, time.perf_counter())]  # CPU from the process start: the interpreter's too
+gc.disable()  # as experiments.cli.main does for `cascade run`, with gc.freeze at exit
+atexit.register(gc.freeze)
+from experiments.cli import build_parser
+from experiments.config import load_scenario
+from experiments.outputs import check_run_out
+import experiments.runner as R
+def mark(name):
+    marks.append((name, time.process_time(), time.perf_counter()))
+mark("start-up + imports")
+args = build_parser().parse_args(["run", sys.argv[1], "--seed", sys.argv[2], "--out", sys.argv[3]])
+config = load_scenario(args.scenario, args.set)
+check_run_out(args.out, args.overwrite)
+mark("scenario")
+run = R.CascadeModel.run
+def timed_run(model):
+    mark("model build + GEX")
+    run(model)
+    mark("day")
+R.CascadeModel.run = timed_run
+result = R.run_scenario(config, args.seed)
+mark("summary + tables")
+R.write_run(result, args.out)
+mark("writing files")
+print(json.dumps([(n, c1 - c0, w1 - w0) for (_, c0, w0), (n, c1, w1) in zip(marks, marks[1:])]))
+"""
+
+
+def stage_times(scenario: str, seed: int) -> list[tuple[str, float, float]]:
+    """``[(stage, cpu_s, wall_s), ...]`` of one fresh process making ``cascade run``'s calls.
+
+    The last stage, ``exit``, is the CPU the process spent after its last mark (interpreter teardown),
+    from the parent's view of the child's CPU; its wall time is not measured (NaN).
+    """
+    with tempfile.TemporaryDirectory(prefix="bench_process_") as tmp:
+        cpu0 = child_cpu_s()
+        out = subprocess.run([sys.executable, "-c", STAGES_CODE, scenario, str(seed), str(Path(tmp) / "run")],
+                             check=True, capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+        total = child_cpu_s() - cpu0
+    stages = [tuple(x) for x in json.loads(out.stdout.strip().splitlines()[-1])]
+    return [*stages, ("exit", total - sum(cpu for _, cpu, _ in stages), float("nan"))]
+
+
 def fmt(xs: list[float]) -> str:
     """``median [min, max]`` in seconds."""
     return f"{statistics.median(xs):.2f} s [{min(xs):.2f}, {max(xs):.2f}]"
@@ -83,6 +133,13 @@ def main() -> None:
     print(f"  outside the day (start-up, imports, cache loads, outputs): median "
           f"{statistics.median(w - d for w, d in zip(wall, day, strict=True)):.2f} s wall")  # fmt: skip
     print(f"  target: whole process < 4 s wall  ->  {'MET' if med < 4.0 else 'MISSED'}")
+    stages = [stage_times(args.scenario, args.seed) for _ in range(args.repeats)]
+    print(f"stages of one process, CPU s, best of {args.repeats} (wall of that process in brackets):")
+    for i, (name, _, _) in enumerate(stages[0]):
+        best = min(stages, key=lambda run: run[i][1])[i]
+        print(f"  {name:<20} {best[1]:6.3f}  [{best[2]:.3f}]")
+    totals = [sum(c for _, c, _ in run) for run in stages]
+    print(f"  {'all stages':<20} {min(totals):6.3f}  (median {statistics.median(totals):.3f})")
     lazy = [import_cpu_s(False) for _ in range(args.repeats)]
     full = [import_cpu_s(True) for _ in range(args.repeats)]
     print(f"imports of the run path (CPU): Mesa's __init__ deferred {fmt(lazy)}; "

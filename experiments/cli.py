@@ -2,18 +2,28 @@
 
 Bad input (unknown scenario or key, wrong type, out-of-range value) prints one line
 ``cascade: error: ...`` and exits with code 2 without writing anything.
+
+Start-up: this module imports only the standard library; each command imports what it uses. While
+:func:`main` imports and, for ``cascade run``, while the one day runs, Python's cyclic garbage
+collector is off: the imports create about a million long-lived objects that each collection pass
+would walk again (measured 0.2-0.3 s of CPU per run, the same peak memory). Commands that build many
+models (sweeps, calibration) run with the collector on, as usual. After ``cascade run`` the exit
+freezes those objects first (``gc.freeze`` as an ``atexit`` hook, as the sweep workers do): the
+interpreter's teardown then skips its full collections over them (0.48 -> 0.12 s of CPU measured);
+``atexit`` hooks and finalizers still run.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import functools
+import gc
 import os
 import sys
 import typing
 from collections.abc import Sequence
 from pathlib import Path
-
-from experiments.config_io import ConfigError
 
 MAX_SEED = 2**63 - 1
 
@@ -35,6 +45,7 @@ class _Parser(argparse.ArgumentParser):
 def cmd_run(args: argparse.Namespace) -> int:
     """``cascade run``: one day, outputs into ``--out``."""
     from experiments.config import load_scenario
+    from experiments.config_io import ConfigError
     from experiments.outputs import OutputError, check_run_out
     from experiments.runner import one_line, run_scenario, write_run
 
@@ -97,6 +108,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
     import subprocess
 
     from experiments.config import load_scenario
+    from experiments.config_io import ConfigError
 
     if not 1 <= args.port <= 65535:
         return _fail(f"--port {args.port}: must be between 1 and 65535")
@@ -191,14 +203,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@functools.cache  # once per process
+def _freeze_at_exit() -> None:
+    """Register ``gc.freeze`` to run when the interpreter exits."""
+    atexit.register(gc.freeze)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cascade`` script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    collecting = gc.isenabled()
+    gc.disable()  # during the imports and `cascade run`'s one day: see the module docstring
     try:
-        return int(args.func(args))
-    except ConfigError as exc:
-        return _fail(str(exc))
+        from experiments.config_io import ConfigError
+
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.func is cmd_run:
+            _freeze_at_exit()
+        elif collecting:
+            gc.enable()
+        try:
+            return int(args.func(args))
+        except ConfigError as exc:
+            return _fail(str(exc))
+    finally:
+        if collecting:
+            gc.enable()
 
 
 if __name__ == "__main__":

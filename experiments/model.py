@@ -32,6 +32,7 @@ from agents.cta import CTATrendFollower
 from agents.factory import build_agents
 from experiments.agent_classes import FLOW_GROUPS
 from experiments.config import ScenarioConfig
+from experiments.event_clock import EventClock
 from experiments.flow_split import DealerFlowSplit
 from market.exchange import Exchange, WatchHit
 from market.exposures import gamma_flip, gex_profile
@@ -55,7 +56,8 @@ class CascadeModel(mesa.Model):
         config: the scenario.
         seed: root seed (market and agents get independent streams spawned from it).
         simulator: the event clock, injected as in Mesa's examples (``WolfSheep(simulator=...)``);
-            a fresh ``DEVSimulator`` by default. The model calls its ``setup``.
+            a fresh :class:`~experiments.event_clock.EventClock` (a ``DEVSimulator`` with a cheaper
+            loop) by default. The model calls its ``setup``.
     """
 
     def __init__(self, config: ScenarioConfig, seed: int = 0, simulator: DEVSimulator | None = None):
@@ -66,7 +68,7 @@ class CascadeModel(mesa.Model):
         self.seed_value = seed
         m = config.market
         self.exchange = Exchange(config.prev_close_points, config.flow, ss_market, m)
-        self.simulator = simulator if simulator is not None else DEVSimulator()
+        self.simulator = simulator if simulator is not None else EventClock()
         self.simulator.setup(self)
         self.options = OptionsDesk.from_params(
             config.options.desk_params(), config.prev_close_points, m.session_start_s
@@ -79,7 +81,7 @@ class CascadeModel(mesa.Model):
         self._news_subscribers: list[mesa.Agent] = []
         self._high_subscribers: list[mesa.Agent] = []
         self.rows: list[dict[str, float]] = []
-        self.depth_rows: list[tuple[float, float, int, int]] = []
+        self._depth: list[tuple[float, np.ndarray, np.ndarray]] = []  # (t, bids, asks) of each sample
         self.markers: list[dict[str, object]] = []
         self.day_high_points = -math.inf
         self.day_low_points = math.inf
@@ -95,10 +97,9 @@ class CascadeModel(mesa.Model):
         for ev in config.events:
             self.schedule_at(ev.t_s, self._news, ev, priority=PRIORITY_NEWS)
             self.markers.append({"t": ev.t_s, "label": ev.name})
-        t = m.session_start_s
-        while t <= m.session_end_s + 1e-9:
-            self.schedule_at(t, self._sample, priority=PRIORITY_SAMPLE)
-            t += config.sample_interval_s
+        self._next_sample_s = m.session_start_s  # each sample schedules the next (a smaller event heap)
+        if self._next_sample_s <= m.session_end_s + 1e-9:
+            self.schedule_at(self._next_sample_s, self._sample, priority=PRIORITY_SAMPLE)
         self.runtime_s = math.nan
 
     @property
@@ -230,6 +231,9 @@ class CascadeModel(mesa.Model):
             agent.on_news(event)
 
     def _sample(self) -> None:
+        self._next_sample_s += self.config.sample_interval_s
+        if self._next_sample_s <= self.config.market.session_end_s + 1e-9:
+            self.schedule_at(self._next_sample_s, self._sample, priority=PRIORITY_SAMPLE)
         ex = self.exchange
         t = ex.now_s
         mid = ex.mid_points()
@@ -272,10 +276,7 @@ class CascadeModel(mesa.Model):
         row.update(self._dealer_split.sample(mid, t))
         row.update(self._cta_split())
         self.rows.append(row)
-        for price, qty in bids:
-            self.depth_rows.append((t, price * tick, 1, int(qty)))
-        for price, qty in asks:
-            self.depth_rows.append((t, price * tick, -1, int(qty)))
+        self._depth.append((t, bids, asks))
 
     def _group_masks(self) -> dict[str, np.ndarray]:
         """Owner masks per flow group (owners are only ever added: rebuilt when their number grows)."""
@@ -321,4 +322,16 @@ class CascadeModel(mesa.Model):
 
     def depth_frame(self) -> pd.DataFrame:
         """Top-20 levels per side at each sample: t, price (points), side (+1 bid), qty."""
-        return pd.DataFrame(self.depth_rows, columns=["t", "price", "side", "qty"])
+        sides = [(t, s, levels) for t, bids, asks in self._depth for s, levels in ((1, bids), (-1, asks))]
+        if not any(len(levels) for _, _, levels in sides):
+            return pd.DataFrame([], columns=["t", "price", "side", "qty"])  # the dtypes of no rows
+        n = [len(levels) for _, _, levels in sides]
+        rows = np.concatenate([levels for _, _, levels in sides])
+        return pd.DataFrame(
+            {
+                "t": np.repeat(np.array([t for t, _, _ in sides], dtype=np.float64), n),
+                "price": rows[:, 0] * self.exchange.tick,
+                "side": np.repeat(np.array([side for _, side, _ in sides], dtype=np.int64), n),
+                "qty": rows[:, 1].astype(np.int64),
+            }
+        )

@@ -184,6 +184,20 @@ class OrderBook:
         )
         self._arrays_changed()
 
+    def reserve_trades(self, n_rows: int) -> None:
+        """Make the trade tape hold ``n_rows`` rows in all before it next has to grow.
+
+        For callers that know about how many trades are coming (the exchange sizes it from the
+        session's expected background events): the tape then never doubles and copies mid-run. The
+        new rows are zeroed lazily by the operating system, so rows never written cost no memory.
+        """
+        n_rows = as_int("n_rows", n_rows, 0, MAX_CAPACITY)
+        if n_rows > self._trades.shape[0]:
+            trades = np.zeros((n_rows, self._trades.shape[1]), dtype=self._trades.dtype)
+            trades[: self._trades.shape[0]] = self._trades
+            self._trades = trades
+            self._arrays_changed()
+
     @property
     def state(self) -> BookState:
         """The book's live arrays as one :class:`BookState` (views, not copies; read-only attribute).

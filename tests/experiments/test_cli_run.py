@@ -131,16 +131,36 @@ def test_run_imports_no_sweep_plot_or_page_libraries(tmp_path):
     heavy = ("dask", "distributed", "matplotlib", "solara", "optuna", "SALib", "experiments.plots",
              "experiments.viz", "experiments.sweep.engine", "experiments.calibrate",
              "experiments.sensitivity", "experiments.calibration.calibrate",
-             "experiments.calibration.sensitivity")
+             "experiments.calibration.sensitivity",
+             "mesa.space", "networkx", "scipy.spatial", "scipy.linalg")  # Mesa's __init__; numba's BLAS probe
     out = str(tmp_path / "o")
     code = (
         "import sys\nfrom experiments.cli import main\n"
         f"code = main(['run', 'calm', '--set', 'market.session_end_s=60', '--out', {out!r}])\n"
-        f"print(sorted(m for m in {heavy!r} if m in sys.modules), code)\n"
+        "import gc\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules), code, gc.isenabled())\n"
     )
     env = dict(os.environ)
     env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=900)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == "[] 0"
+    assert proc.stdout.strip().splitlines()[-1] == "[] 0 True"  # the collector is back on after main()
+
+
+def test_main_leaves_the_garbage_collector_as_it_found_it(tmp_path, capsys):
+    import gc
+
+    assert gc.isenabled()
+    assert main(["run", "no_such_scenario", "--out", str(tmp_path / "o")]) == 2
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):
+        main(["run"])  # a usage error: argparse exits
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert main(["scenarios"]) == 0
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
+    capsys.readouterr()

@@ -13,7 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from market.exchange import Exchange, MarketParams
+from market import _flow_kernels as F
+from market import _lob_kernels as K
+from market.exchange import (
+    MAX_RESERVED_TRADE_ROWS,
+    TRADES_PER_EXPECTED_EVENT,
+    Exchange,
+    MarketParams,
+    expected_events,
+)
 from market.flow import FlowParams
 from market.types import (
     BUY,
@@ -366,3 +374,59 @@ def test_different_seeds_give_different_markets():
     c = Exchange(6642.16, FlowParams(), seed=ss, market=MarketParams(session_end_s=900.0))
     c.advance_to(300.0)
     pd.testing.assert_frame_equal(a.trades(), c.trades(), check_exact=True)
+
+
+def _bounds_by_refresh(ex: Exchange) -> tuple[int, int]:
+    fi = ex._state.fi.copy()
+    F.refresh_watch_bounds(fi, ex._state.watches)
+    return int(fi[F.FI_MIN_UP_WATCH]), int(fi[F.FI_MAX_DOWN_WATCH])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(390, 410), st.sampled_from([1, -1])), max_size=40))
+def test_watch_bounds_updated_in_place_equal_a_full_refresh(ops):
+    ex, (a, _) = quiet_exchange()
+    live: list[int] = []
+    for add, level, direction in ops:
+        if add or not live:
+            live.append(ex.add_watch(a, level, direction))
+        else:
+            ex.remove_watch(live.pop(level % len(live)))
+        fi = ex._state.fi
+        assert (int(fi[F.FI_MIN_UP_WATCH]), int(fi[F.FI_MAX_DOWN_WATCH])) == _bounds_by_refresh(ex)
+
+
+def test_trade_tape_is_sized_from_the_expected_events_and_class_columns_are_strings():
+    ex = Exchange(6642.16, FlowParams(), seed=5, market=SHORT)
+    expected = expected_events(FlowParams(), SHORT)
+    assert ex.book.state.trades.shape[0] == int(TRADES_PER_EXPECTED_EVENT * expected)
+    rate = 6.0 + 8.0 * (1.0 + FlowParams().value_rate_gain) + 6 * 2.0  # limits, markets, requotes per s
+    assert expected == pytest.approx(rate * 3.5 * 3600)  # peak activity 1 + 1.5 + 1.0, one hour
+    agent = ex.register_owner("agent", "agents")
+    ex.advance_to(120.0)
+    ex.submit(agent, MARKET, BUY, 5)
+    tape = ex.trades()
+    labels = np.array(ex.owner_groups, dtype=object)
+    plain = pd.DataFrame({f"{r}_class": labels[tape[f"{r}_owner"]] for r in ("taker", "maker")})
+    pd.testing.assert_frame_equal(tape[["taker_class", "maker_class"]], plain, check_exact=True)
+    assert "agents" in set(tape["taker_class"])
+    empty = quiet_exchange()[0].trades()  # no trades: the columns pandas makes of empty object arrays
+    assert empty["taker_class"].dtype == object and len(empty) == 0
+
+
+def test_reserve_trades_keeps_the_tape_and_never_shrinks():
+    book = Exchange(100.0, QUIET, seed=0, market=SHORT).book
+    before = book.state.trades.shape[0]
+    book.reserve_trades(10)
+    assert book.state.trades.shape[0] == before
+    book.reserve_trades(before + 1000)
+    assert book.state.trades.shape[0] == before + 1000
+    book.limit(BUY, 400, 3, oid=1, owner=0)
+    book.market(SELL, 2, oid=2, owner=1)
+    assert book.n_trades == 1 and int(book.trade_rows()[0, K.T_QTY]) == 2
+
+
+def test_trade_tape_reservation_is_bounded_for_flows_built_in_code():
+    huge = FlowParams(noise_limit_rate_per_s=1e7)  # far beyond what a scenario may ask for
+    ex = Exchange(100.0, huge, seed=0, market=SHORT)
+    assert ex.book.state.trades.shape[0] == MAX_RESERVED_TRADE_ROWS
