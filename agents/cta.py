@@ -48,6 +48,10 @@ class CTAConfig:
         0.0, "0: work a gap in max-size slices; > 0: each slice is gap * slice_interval / horizon"
         " (at least 1 contract), so a new target is worked over about this many seconds", ge=0, le=1e6,
     )
+    live_vol_weight: float = _f(
+        0.2, "share of the live (60-second) realized variance in the CTAs' vol estimate; the rest is the"
+        " daily history's (0: a daily-horizon estimate that intraday bursts do not move)", ge=0, le=1,
+    )
     daily_closes: tuple[float, ...] = _f((), "daily-close history, oldest first (index points)", gt=0,
                                          le=1e7)  # fmt: skip
 
@@ -66,6 +70,7 @@ class CTAParams:
     max_slice_contracts: int
     max_slippage_ticks: int  # a child order trades at most this many ticks through the touch
     execution_horizon_s: float = 0.0  # > 0: slices of gap * slice_interval / horizon (TWAP-like)
+    live_vol_weight: float = 0.2  # share of the live realized variance in the vol estimate
 
 
 def slice_contracts(gap: float, p: CTAParams) -> int:
@@ -156,9 +161,13 @@ class CTATrendFollower(TraderAgent):
         self._signal_scale = (s1, l1)
 
     def _sigma_ann(self) -> float:
+        """Annualized vol: the daily history's, blended with the live estimate (``live_vol_weight``)."""
         hist = self.sigma_daily * math.sqrt(TRADING_DAYS_PER_YEAR)
+        w = self.params.live_vol_weight
+        if w <= 0.0:
+            return hist
         live = self.model.exchange.realized_vol_ann()
-        return math.sqrt(0.8 * hist**2 + 0.2 * live**2) if live > 0 else hist
+        return math.sqrt((1.0 - w) * hist**2 + w * live**2) if live > 0 else hist
 
     # ------------------------------------------------------------------ acting
     def rebalance(self) -> None:
@@ -227,6 +236,7 @@ def build_crowd(world: World, config: CTAConfig) -> list[CTATrendFollower]:
             max_slice_contracts=c.max_slice_contracts,
             max_slippage_ticks=c.max_slippage_ticks,
             execution_horizon_s=c.execution_horizon_s,
+            live_vol_weight=c.live_vol_weight,
         )
         out.append(CTATrendFollower(world, f"cta_{i}", params, closes))
     return out

@@ -87,6 +87,20 @@ def test_vol_targeting_shrinks_the_target_when_volatility_rises():
     assert c.target_at(F0, 0.40) == pytest.approx(calm / 4)
 
 
+@pytest.mark.parametrize("weight", [0.0, 0.2, 1.0])
+def test_live_vol_weight_sets_how_much_an_intraday_vol_burst_moves_the_estimate(weight):
+    world = StubWorld()
+    c = cta(world, live_vol_weight=weight)
+    hist = c._sigma_ann()
+    world.exchange.vol_ann = 4.0 * hist  # a burst of short-term volatility
+    burst = c._sigma_ann()
+    assert burst == pytest.approx(np.sqrt((1 - weight) * hist**2 + weight * (4.0 * hist) ** 2))
+    if weight == 0.0:
+        assert burst == hist  # a daily-horizon estimate: the CTA keeps its size through the burst
+    else:
+        assert burst > hist
+
+
 def test_signal_and_vol_flows_add_up_to_the_target_change():
     world = StubWorld()
     c = cta(world)
