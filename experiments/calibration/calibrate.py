@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from experiments.atomic_io import replace_write
 from experiments.calibration.params import (
     ParamSpec,
     check_params,
@@ -69,9 +70,8 @@ SAMPLERS = ("tpe", "cmaes", "random")
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, allow_nan=True), encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(obj, indent=1, sort_keys=True, allow_nan=True)
+    replace_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _check_spec(out: Path, spec: Mapping[str, Any]) -> bool:

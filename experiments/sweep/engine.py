@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from experiments.atomic_io import TMP_GLOB
 from experiments.sweep.executors import Backend, check_workers, make_backend
 from experiments.sweep.spec import (
     DEFAULT_RUNNER,
@@ -137,7 +138,7 @@ def run_sweep(
         if not resuming:
             spec = {**spec, "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
             write_json_atomic(out / SPEC_FILE, spec)
-        for stale in records_dir.glob(".*.tmp"):
+        for stale in records_dir.glob(TMP_GLOB):
             stale.unlink(missing_ok=True)
         if todo:
             if backend is None:  # pragma: no cover - records vanished between the two reads

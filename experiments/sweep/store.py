@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from experiments.atomic_io import replace_write
 from experiments.sweep.designs import format_value
 from experiments.sweep.spec import (
     IDENTITY_KEYS,
@@ -40,12 +41,14 @@ _RESERVED = ("run_id", "point", "seed", "status", "error")
 
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write ``obj`` as JSON to ``path`` atomically (temp file, fsync, ``os.replace``)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=1, allow_nan=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+
+    def dump(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=1, allow_nan=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    replace_write(path, dump)
 
 
 def read_records(records_dir: Path) -> dict[str, dict[str, Any]]:
@@ -196,9 +199,7 @@ def runs_table(
 
 def write_table(df: pd.DataFrame, path: Path) -> None:
     """Write ``df`` to ``path`` as parquet atomically (temp file + ``os.replace``)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    replace_write(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def collect_runs(out_dir: str | os.PathLike[str]) -> pd.DataFrame:
