@@ -68,9 +68,21 @@ def read_records(records_dir: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def lock_out_dir(out_dir: Path) -> Any:
-    """Hold an exclusive lock on ``out_dir/.sweep.lock`` (released when the process dies)."""
-    fh = open(out_dir / LOCK_FILE, "a+")  # held open (locked) for the whole sweep
+def lock_out_dir(out_dir: Path, lock_file: str = LOCK_FILE, what: str = "sweep") -> Any:
+    """Hold an exclusive lock on ``out_dir/lock_file`` (released on ``close()`` or when the process dies).
+
+    Args:
+        out_dir: The output folder (exists).
+        lock_file: The lock file's name in it (default ``.sweep.lock``).
+        what: What holds the folder, for the message (``another {what} is running in ...``).
+
+    Returns:
+        The open lock file: keep it open while writing, ``close()`` it to release the lock.
+
+    Raises:
+        SweepConfigError: Another process holds the lock.
+    """
+    fh = open(out_dir / lock_file, "a+")  # held open (locked) for the whole sweep
     try:
         import fcntl
 
@@ -79,7 +91,7 @@ def lock_out_dir(out_dir: Path) -> Any:
         pass
     except OSError:
         fh.close()
-        raise SweepConfigError(f"another sweep is running in {str(out_dir)!r}") from None
+        raise SweepConfigError(f"another {what} is running in {str(out_dir)!r}") from None
     return fh
 
 
