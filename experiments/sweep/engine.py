@@ -106,6 +106,9 @@ def run_sweep(
     resuming = check_out_dir(out, spec)
     records_dir = out / RECORDS_DIR
     tasks = sweep_tasks(spec, out, keep_series)
+    # an argument check, before the records are read (the checks above run first, as they always have)
+    if not (isinstance(worker_timeout_s, int | float) and 0 < worker_timeout_s <= 86_400):
+        raise SweepConfigError(f"worker timeout must be > 0 and <= 86400 s, got {worker_timeout_s!r}")
 
     def outstanding(records: Mapping[str, Mapping[str, Any]]) -> list[RunTask]:
         return [
@@ -115,8 +118,6 @@ def run_sweep(
         ]
 
     todo = outstanding(read_records(records_dir) if resuming else {})
-    if not (isinstance(worker_timeout_s, int | float) and 0 < worker_timeout_s <= 86_400):
-        raise SweepConfigError(f"worker timeout must be > 0 and <= 86400 s, got {worker_timeout_s!r}")
     timeouts = (scheduler_timeout_s, worker_timeout_s)
     backend = make_backend(n_workers, scheduler, len(todo), *timeouts) if todo else None
 
