@@ -21,7 +21,7 @@ from agents.dealer import DealerConfig
 from agents.dip_buyer import DipBuyerConfig
 from agents.hedger import HedgerConfig
 from experiments.config_io import ConfigError, apply_overrides, from_dict, to_toml
-from market.exchange import MarketParams
+from market.exchange import MarketParams, expected_events
 from market.flow import FlowParams
 from market.ivsurface import EventPremium, IVSurfaceParams
 from market.options_desk import OpenInterest, OptionsDeskParams
@@ -296,17 +296,10 @@ class ScenarioConfig:
     def _check_flow_budget(self) -> None:
         """Expected background events of the session at most ``MAX_FLOW_EVENTS``.
 
-        Events per second at activity 1: noise limit and market orders (market orders up to
-        ``1 + value_rate_gain`` times their base rate far from value) plus makers' requotes; times the
-        peak intraday activity (``1 + open_boost + close_boost``, or the pre-open level; the log-normal
-        activity factor has mean 1: the kernel divides it by ``exp(activity_vol^2 / 2)``); times the
-        session length.
+        The estimate is :func:`market.exchange.expected_events` (rates at activity 1, times the peak
+        intraday activity, times the session length), the figure the exchange sizes its trade tape by.
         """
-        fl, m = self.flow, self.market
-        rate = (fl.noise_limit_rate_per_s + fl.noise_market_rate_per_s * (1.0 + fl.value_rate_gain)
-                + fl.n_market_makers * fl.mm_requote_rate_per_s)  # fmt: skip
-        peak = max(1.0 + fl.open_boost + fl.close_boost, fl.preopen_activity)
-        events = rate * peak * (m.session_end_s - m.session_start_s)
+        events = expected_events(self.flow, self.market)
         if events > MAX_FLOW_EVENTS:
             raise ConfigError("flow", f"about {events:.3g} background events expected in the session "
                               f"(rates x activity x length); at most {MAX_FLOW_EVENTS:.3g} allowed: "

@@ -81,9 +81,11 @@ def expected_events(flow: FlowParams, market: MarketParams) -> float:
     """Background events (orders and requotes) to expect in the session, at its peak activity.
 
     The rates at activity 1 (noise limit and market orders, market orders up to ``1 + value_rate_gain``
-    times their base rate far from value, makers' requotes), times the peak intraday activity, times
-    the session length: an upper estimate (calm about 2.1 M, ``nov20_2025`` 3.4 M). Used to size the
-    trade tape once; the scenario check (``experiments.config``) bounds the same figure.
+    times their base rate far from value, makers' requotes; per second), times the peak intraday activity
+    (``1 + open_boost + close_boost``, or the pre-open level; the log-normal activity factor has mean 1:
+    the kernel divides it by ``exp(activity_vol^2 / 2)``), times the session length (s): an upper
+    estimate (calm about 2.1 M, ``nov20_2025`` 3.4 M). Used to size the trade tape once; the scenario
+    check (``experiments.config``) bounds the same figure by calling this function.
     """
     rate = (flow.noise_limit_rate_per_s + flow.noise_market_rate_per_s * (1.0 + flow.value_rate_gain)
             + flow.n_market_makers * flow.mm_requote_rate_per_s)  # fmt: skip

@@ -26,12 +26,13 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from experiments.atomic_io import replace_write
 from experiments.calibration.params import (
     ParamSpec,
     check_params,
@@ -44,6 +45,7 @@ from experiments.sweep.designs import format_value
 from experiments.sweep.engine import run_sweep
 from experiments.sweep.executors import start_local_cluster
 from experiments.sweep.spec import DEFAULT_RUNNER, SweepConfigError, scenario_identity
+from experiments.sweep.store import lock_out_dir
 from experiments.sweep.worker import error_last_line
 
 if TYPE_CHECKING:
@@ -61,6 +63,7 @@ __all__ = [
 ]
 
 SPEC_FILE = "calibration.json"
+LOCK_FILE = ".calibrate.lock"
 STUDY_NAME = "calibration"
 SAMPLERS = ("tpe", "cmaes", "random")
 
@@ -69,9 +72,8 @@ SAMPLERS = ("tpe", "cmaes", "random")
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, allow_nan=True), encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(obj, indent=1, sort_keys=True, allow_nan=True)
+    replace_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _check_spec(out: Path, spec: Mapping[str, Any]) -> bool:
@@ -94,21 +96,6 @@ def _check_spec(out: Path, spec: Mapping[str, Any]) -> bool:
                 "arguments"
             )
     return True
-
-
-@contextmanager
-def _locked(out: Path) -> Iterator[None]:
-    fh = open(out / ".calibrate.lock", "a+")
-    try:
-        import fcntl
-
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise SweepConfigError(f"another calibration is running in {str(out)!r}") from None
-        yield
-    finally:
-        fh.close()
 
 
 @contextmanager
@@ -289,7 +276,7 @@ def calibrate(
     _check_spec(out, spec)
     out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with _locked(out):
+    with closing(lock_out_dir(out, LOCK_FILE, "calibration")):
         _write_json(out / SPEC_FILE, spec)  # new, or the same with this run's n_trials
         study = optuna.create_study(
             study_name=STUDY_NAME, storage=_storage(out), direction="minimize", load_if_exists=True

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.agent_classes import AGENT_CLASSES
+from experiments.atomic_io import replace_write
 from experiments.sweep.engine import run_sweep
 from experiments.sweep.spec import DEFAULT_RUNNER, SweepConfigError
 
@@ -259,8 +260,8 @@ def run_attribution(
     table = attribution_table(runs, classes, metrics, confidence)
     table.attrs["n_skipped"] = runs.attrs.get("n_skipped", 0)
     out = Path(out_dir)
-    _replace_write(out / TABLE_FILE, lambda p: table.to_parquet(p, index=False))
-    _replace_write(out / CSV_FILE, lambda p: table.to_csv(p, index=False))
+    replace_write(out / TABLE_FILE, lambda p: table.to_parquet(p, index=False))
+    replace_write(out / CSV_FILE, lambda p: table.to_csv(p, index=False))
     n_ok = int((runs["status"] == "ok").sum()) if len(runs) else 0
     marker: Mapping[str, Any] = {
         "kind": "attribution",
@@ -278,11 +279,5 @@ def run_attribution(
         "files": [TABLE_FILE, CSV_FILE, "runs.parquet"],
         "written_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
-    _replace_write(out / MARKER_FILE, lambda p: p.write_text(json.dumps(marker, indent=1) + "\n"))
+    replace_write(out / MARKER_FILE, lambda p: p.write_text(json.dumps(marker, indent=1) + "\n"))
     return table
-
-
-def _replace_write(path: Path, write: Callable[[Path], Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)

@@ -156,12 +156,13 @@ def _seconds(text: str, flag: str) -> float:
     return value
 
 
-def _executor(args: argparse.Namespace) -> tuple[int | None, str | None]:
-    _seconds(args.worker_timeout, "--worker-timeout")
+def _executor(args: argparse.Namespace) -> tuple[int | None, str | None, float]:
+    """Checked ``(workers, scheduler, worker_timeout_s)`` from the executor flags (seconds)."""
+    worker_timeout_s = _seconds(args.worker_timeout, "--worker-timeout")
     workers = parse_int(args.workers, "--workers", 1)
     if workers is not None and args.scheduler is not None:
         raise _Usage("give either --workers or --scheduler, not both")
-    return workers, args.scheduler
+    return workers, args.scheduler, worker_timeout_s
 
 
 def _runner(args: argparse.Namespace) -> str:
@@ -216,7 +217,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = Path(args.out)
     try:
-        workers, scheduler = _executor(args)
+        workers, scheduler, worker_timeout_s = _executor(args)
         n_seeds = parse_int(args.seeds, "--seeds", 1)
         root = parse_int(args.root_seed, "--root-seed", 0)
         lhs = parse_int(args.lhs, "--lhs", 1)
@@ -248,7 +249,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             overrides=args.overrides,
             retry_errors=args.retry_errors,
             design=design,
-            worker_timeout_s=_seconds(args.worker_timeout, "--worker-timeout"),
+            worker_timeout_s=worker_timeout_s,
         )
     except SweepConfigError as exc:
         return fail_line(exc)
@@ -275,7 +276,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = Path(args.out)
     try:
-        workers, scheduler = _executor(args)
+        workers, scheduler, worker_timeout_s = _executor(args)
         n_seeds = parse_int(args.seeds, "--seeds", 1)
         root = parse_int(args.root_seed, "--root-seed", 0)
         assert n_seeds is not None and root is not None
@@ -295,7 +296,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
             overrides=args.overrides,
             progress=not args.no_progress,
             retry_errors=args.retry_errors,
-            worker_timeout_s=_seconds(args.worker_timeout, "--worker-timeout"),
+            worker_timeout_s=worker_timeout_s,
         )
     except SweepConfigError as exc:
         return fail_line(exc)

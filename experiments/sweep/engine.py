@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from experiments.atomic_io import TMP_GLOB
 from experiments.sweep.executors import Backend, check_workers, make_backend
 from experiments.sweep.spec import (
     DEFAULT_RUNNER,
@@ -105,6 +106,9 @@ def run_sweep(
     resuming = check_out_dir(out, spec)
     records_dir = out / RECORDS_DIR
     tasks = sweep_tasks(spec, out, keep_series)
+    # an argument check, before the records are read (the checks above run first, as they always have)
+    if not (isinstance(worker_timeout_s, int | float) and 0 < worker_timeout_s <= 86_400):
+        raise SweepConfigError(f"worker timeout must be > 0 and <= 86400 s, got {worker_timeout_s!r}")
 
     def outstanding(records: Mapping[str, Mapping[str, Any]]) -> list[RunTask]:
         return [
@@ -114,8 +118,6 @@ def run_sweep(
         ]
 
     todo = outstanding(read_records(records_dir) if resuming else {})
-    if not (isinstance(worker_timeout_s, int | float) and 0 < worker_timeout_s <= 86_400):
-        raise SweepConfigError(f"worker timeout must be > 0 and <= 86400 s, got {worker_timeout_s!r}")
     timeouts = (scheduler_timeout_s, worker_timeout_s)
     backend = make_backend(n_workers, scheduler, len(todo), *timeouts) if todo else None
 
@@ -137,7 +139,7 @@ def run_sweep(
         if not resuming:
             spec = {**spec, "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
             write_json_atomic(out / SPEC_FILE, spec)
-        for stale in records_dir.glob(".*.tmp"):
+        for stale in records_dir.glob(TMP_GLOB):
             stale.unlink(missing_ok=True)
         if todo:
             if backend is None:  # pragma: no cover - records vanished between the two reads

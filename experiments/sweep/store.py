@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from experiments.atomic_io import replace_write
 from experiments.sweep.designs import format_value
 from experiments.sweep.spec import (
     IDENTITY_KEYS,
@@ -40,12 +41,14 @@ _RESERVED = ("run_id", "point", "seed", "status", "error")
 
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write ``obj`` as JSON to ``path`` atomically (temp file, fsync, ``os.replace``)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=1, allow_nan=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+
+    def dump(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=1, allow_nan=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    replace_write(path, dump)
 
 
 def read_records(records_dir: Path) -> dict[str, dict[str, Any]]:
@@ -65,9 +68,21 @@ def read_records(records_dir: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def lock_out_dir(out_dir: Path) -> Any:
-    """Hold an exclusive lock on ``out_dir/.sweep.lock`` (released when the process dies)."""
-    fh = open(out_dir / LOCK_FILE, "a+")  # held open (locked) for the whole sweep
+def lock_out_dir(out_dir: Path, lock_file: str = LOCK_FILE, what: str = "sweep") -> Any:
+    """Hold an exclusive lock on ``out_dir/lock_file`` (released on ``close()`` or when the process dies).
+
+    Args:
+        out_dir: The output folder (exists).
+        lock_file: The lock file's name in it (default ``.sweep.lock``).
+        what: What holds the folder, for the message (``another {what} is running in ...``).
+
+    Returns:
+        The open lock file: keep it open while writing, ``close()`` it to release the lock.
+
+    Raises:
+        SweepConfigError: Another process holds the lock.
+    """
+    fh = open(out_dir / lock_file, "a+")  # held open (locked) for the whole sweep
     try:
         import fcntl
 
@@ -76,7 +91,7 @@ def lock_out_dir(out_dir: Path) -> Any:
         pass
     except OSError:
         fh.close()
-        raise SweepConfigError(f"another sweep is running in {str(out_dir)!r}") from None
+        raise SweepConfigError(f"another {what} is running in {str(out_dir)!r}") from None
     return fh
 
 
@@ -196,9 +211,7 @@ def runs_table(
 
 def write_table(df: pd.DataFrame, path: Path) -> None:
     """Write ``df`` to ``path`` as parquet atomically (temp file + ``os.replace``)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    replace_write(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def collect_runs(out_dir: str | os.PathLike[str]) -> pd.DataFrame:

@@ -229,6 +229,23 @@ def _cli(out: Path, targets: Path, trials: int, extra: tuple[str, ...] = ()) -> 
     ]
 
 
+def test_a_second_concurrent_calibration_into_the_same_folder_is_refused(fast_dir, targets_file):
+    from experiments.calibration.calibrate import LOCK_FILE
+    from experiments.sweep.store import lock_out_dir
+
+    out = fast_dir / "cal"
+    params = [parse_param("a=0:1")]
+    same = dict(seeds=[1], runner=RUNNER, workers=1, progress=False, root_seed=3)
+    calibrate("calm", load_targets(targets_file), params, out, n_trials=1, **same)
+    held = lock_out_dir(out, LOCK_FILE, "calibration")  # as a running calibration would
+    try:
+        with pytest.raises(SweepConfigError, match="another calibration is running"):
+            calibrate("calm", load_targets(targets_file), params, out, n_trials=2, **same)
+    finally:
+        held.close()
+    assert len(calibrate("calm", load_targets(targets_file), params, out, n_trials=2, **same)) == 2
+
+
 def test_kill_9_then_the_same_command_resumes_without_redoing_trials(
     fast_dir, targets_file, tmp_path, monkeypatch
 ):

@@ -110,3 +110,19 @@ def test_errors_in_a_scenario_file_name_the_key(tmp_path):
         load_scenario(broken)
     with pytest.raises(ConfigError, match="no such file"):
         load_scenario(tmp_path / "missing.toml")
+
+
+def test_flow_budget_bounds_the_exchanges_event_estimate():
+    import dataclasses
+
+    from experiments.config import MAX_FLOW_EVENTS
+    from market.exchange import expected_events
+
+    calm = load_scenario("calm")
+    assert expected_events(calm.flow, calm.market) <= MAX_FLOW_EVENTS
+    flow = dataclasses.replace(calm.flow, noise_limit_rate_per_s=500.0)
+    events = expected_events(flow, calm.market)
+    assert events > MAX_FLOW_EVENTS
+    with pytest.raises(ConfigError) as err:
+        load_scenario("calm", ["flow.noise_limit_rate_per_s=500"])
+    assert err.value.key == "flow" and f"about {events:.3g} background events expected" in str(err.value)

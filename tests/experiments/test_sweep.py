@@ -268,6 +268,8 @@ def test_folder_with_other_files_is_refused(tmp_path):
         ({"overrides": ["x=5"]}, "both swept and fixed"),
         ({"overrides": ["nonsense"]}, "malformed override"),
         ({"scenario": "missing/dir/nope.toml"}, "not found"),
+        ({"worker_timeout_s": 0}, "worker timeout must be"),
+        ({"worker_timeout_s": float("nan")}, "worker timeout must be"),
     ],
 )
 def test_bad_arguments_raise_before_writing(tmp_path, kwargs, message):
@@ -283,6 +285,24 @@ def test_bad_arguments_raise_before_writing(tmp_path, kwargs, message):
     with pytest.raises(SweepConfigError, match=message):
         run_sweep(args.pop("scenario"), args.pop("points"), args.pop("seeds"), out, progress=False, **args)
     assert not out.exists()
+
+
+def test_a_bad_worker_timeout_on_resume_is_refused_before_the_records_are_read(tmp_path, monkeypatch):
+    import experiments.sweep.engine as engine
+
+    out = tmp_path / "s"
+    run_sweep("calm", POINTS[:1], SEEDS, out, workers=1, runner=RUNNER, progress=False)
+    before = {p.name: p.stat().st_mtime_ns for p in out.rglob("*")}
+
+    def no_reading(records_dir):
+        raise AssertionError("records read before the argument checks")
+
+    monkeypatch.setattr(engine, "read_records", no_reading)
+    with pytest.raises(SweepConfigError, match="worker timeout must be"):
+        run_sweep(
+            "calm", POINTS[:1], SEEDS, out, workers=1, runner=RUNNER, progress=False, worker_timeout_s=-1
+        )
+    assert {p.name: p.stat().st_mtime_ns for p in out.rglob("*")} == before
 
 
 def test_points_are_validated_before_anything_runs(tmp_path, calls):
