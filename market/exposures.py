@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from market._exposure_kernel import book_greek_totals, corner_deltas, plain_greek_totals
-from market.black76 import DELTA, Greeks, portfolio_greeks, tau_years
+from market._exposure_kernel import book_greek_totals, plain_greek_totals, split_deltas
+from market.black76 import DELTA, GAMMA, Greeks, portfolio_greeks, tau_years
 from market.ivsurface import IVSurface, smile_total_vol
 from market.positions import OptionBook
 from market.units import ES_MULTIPLIER_USD, SPX_MULTIPLIER_USD
@@ -177,6 +177,22 @@ def dealer_exposures(
     pos = live_positions(book, t, holder)
     sigma = _position_sigma(pos, surface, F, t, iv_shift_ann)
     return exposures_of(pos, F, sigma, rate_cc)
+
+
+def dealer_hedge_need(book: OptionBook, surface: IVSurface, F: float, t_seconds: float,
+                      rate_cc: float = 0.0) -> tuple[float, float]:
+    """``(hedge_target_es, gamma_es_per_point)`` of the dealers, as :func:`dealer_exposures` gives them.
+
+    The two fields a hedging dealer reads (contracts; contracts per index point), without building
+    the whole :class:`DealerExposures` (same bits). Arguments as in :func:`dealer_exposures`.
+    """
+    if not F > 0.0:
+        x = dealer_exposures(book, surface, F, t_seconds, rate_cc)
+        return x.hedge_target_es, x.gamma_es_per_point
+    totals, _ = book_greek_totals(book, surface, F, t_seconds, rate_cc, book.dealer)
+    tot = totals.tolist()
+    delta_es = ES_PER_OPTION_DELTA * tot[DELTA]
+    return float(-delta_es) + 0.0, float(ES_PER_OPTION_DELTA * tot[GAMMA])
 
 
 def hedge_target_es(
@@ -352,21 +368,18 @@ def hedge_target_split(
         The :class:`HedgeSplit` (ES contracts, > 0 = the dealers need to buy futures); its
         ``total`` is the change of ``-delta_es``.
     """
-    strike = np.asarray(strike, dtype=np.float64)
-    tau0 = np.asarray(tau0_yrs, dtype=np.float64)
-    tau1 = np.asarray(tau1_yrs, dtype=np.float64)
-    q0 = np.asarray(qty0, dtype=np.float64)
-    q1 = np.asarray(qty1, dtype=np.float64)
+    strike = np.ascontiguousarray(strike, dtype=np.float64)
+    tau0 = np.ascontiguousarray(tau0_yrs, dtype=np.float64)
+    tau1 = np.ascontiguousarray(tau1_yrs, dtype=np.float64)
     if np.any(tau1 > tau0):
         raise ValueError("hedge_target_split: tau1_yrs must not exceed tau0_yrs (time runs forward)")
-    survive = (tau1 > 0.0) & (q0 != 0.0)
-    k, c, qs = strike[survive], np.asarray(is_call, dtype=np.bool_)[survive], q0[survive]
-    taus = (tau0[survive], tau1[survive])
-    sigmas = (np.asarray(sigma0_ann, dtype=np.float64)[survive],
-              np.asarray(sigma1_ann, dtype=np.float64)[survive])
-    spots = (F0, F1)
-    # = hedge_target_of at each corner (survivors are all live), in one compiled call
-    deltas = corner_deltas(spots, k, taus, c, qs, sigmas, rate_cc).tolist()
+    # the 8 corners over the survivors (tau1 > 0, qty0 != 0) and the two targets, in one compiled
+    # call: each the sum hedge_target_of takes over the same rows in the same order (same bits)
+    deltas = split_deltas(F0, F1, strike, np.ascontiguousarray(is_call, dtype=np.bool_), tau0, tau1,
+                          np.ascontiguousarray(qty0, dtype=np.float64),
+                          np.ascontiguousarray(qty1, dtype=np.float64),
+                          np.ascontiguousarray(sigma0_ann, dtype=np.float64),
+                          np.ascontiguousarray(sigma1_ann, dtype=np.float64), rate_cc).tolist()  # fmt: skip
     corner = {(a, b, d): float(-ES_PER_OPTION_DELTA * deltas[4 * a + 2 * b + d]) + 0.0
               for a in (0, 1) for b in (0, 1) for d in (0, 1)}  # fmt: skip
 
@@ -384,8 +397,8 @@ def hedge_target_split(
         return total
 
     gamma, vanna, charm = shapley(0), shapley(1), shapley(2)
-    new_target = hedge_target_of(F1, strike, tau1, is_call, q1, sigma1_ann, rate_cc)
-    old_target = hedge_target_of(F0, strike, tau0, is_call, q0, sigma0_ann, rate_cc)
+    new_target = float(-ES_PER_OPTION_DELTA * deltas[8]) + 0.0  # = hedge_target_of at state 1
+    old_target = float(-ES_PER_OPTION_DELTA * deltas[9]) + 0.0  # = hedge_target_of at state 0
     oi = new_target - corner[(1, 1, 1)]
     other = (new_target - old_target) - gamma - vanna - charm - oi
     return HedgeSplit(gamma + 0.0, vanna + 0.0, charm + 0.0, oi + 0.0, other + 0.0)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from market import black76
-from market.exposures import DealerExposures, dealer_exposures
+from market.exposures import DealerExposures, dealer_exposures, dealer_hedge_need
 from market.ivsurface import EventPremium, IVSurface, IVSurfaceParams
 from market.positions import OptionBook
 from market.units import SPX_MULTIPLIER_USD
@@ -168,6 +168,10 @@ class OptionsDesk:
     def exposures(self, F: float, t_s: float) -> DealerExposures:
         """The dealers' aggregate exposures now (futures contracts; see ``market.exposures``)."""
         return dealer_exposures(self.book, self.surface, F, t_s, self.rate_cc)
+
+    def hedge_need(self, F: float, t_s: float) -> tuple[float, float]:
+        """``(hedge_target_es, gamma_es_per_point)`` of :meth:`exposures` for a hedging dealer (same bits)."""
+        return dealer_hedge_need(self.book, self.surface, F, t_s, self.rate_cc)
 
     def atm_iv(self, F: float, t_s: float, expiry_day: int = 30) -> float:
         """ATM implied vol at ``expiry_day`` (30 days ~ the VIX horizon)."""
