@@ -14,10 +14,11 @@ import math
 import numpy as np
 from numba import njit
 
-from market.black76 import DELTA, _fill_greeks, tau_years
+from market.black76 import DAYS_PER_YEAR, DELTA, SECONDS_PER_DAY, _fill_greeks
 from market.black76.scalar import _INV_SQRT2
-from market.ivsurface import IVSurface, skew_time_scale, smile_total_vol
+from market.ivsurface import IVSurface, smile_total_vol
 from market.positions import OptionBook
+from market.units import SESSION_SECONDS
 
 _NO_TABLE = np.empty((8, 0))
 
@@ -60,6 +61,19 @@ def _book_totals(F, log_F, strike, tau, is_call, qty, mscale, base_level, slope,
     return m
 
 
+@njit(cache=True)
+def _tau_and_ratio(expiry_day, t_s, s_per_day, session_s, s_per_year, tau_ref, tau_min, tau, ratio):
+    """``tau = tau_years(t_s, expiry_day)`` and ``ratio = tau_ref / max(tau, tau_min)``.
+
+    ``ratio`` is the base of :func:`market.ivsurface.skew_time_scale`; the same IEEE operations in
+    the same order as ``black76.tau_years`` and numpy (same bits).
+    """
+    for i in range(expiry_day.shape[0]):
+        x = (float(expiry_day[i]) * s_per_day + session_s - t_s) / s_per_year
+        tau[i] = x
+        ratio[i] = tau_ref / (x if x >= tau_min else tau_min)
+
+
 def _plain(a: object) -> bool:
     """A 1-d C-contiguous float64 array (what the greek kernel takes as is)."""
     return isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 1 and a.flags.c_contiguous
@@ -92,8 +106,11 @@ def book_greek_totals(book: OptionBook, surface: IVSurface, F: float, t_seconds:
     """
     p = surface.params
     n = len(book)
-    tau = np.ascontiguousarray(tau_years(t_seconds, book.expiry_day), dtype=np.float64)
-    mscale = skew_time_scale(p, tau)
+    tau = np.empty(n)
+    ratio = np.empty(n)
+    _tau_and_ratio(book.expiry_day, float(t_seconds), SECONDS_PER_DAY, SESSION_SECONDS,
+                   DAYS_PER_YEAR * SECONDS_PER_DAY, p.tau_ref_yrs, p.skew_tau_min_yrs, tau, ratio)
+    mscale = ratio ** p.skew_tau_power  # = skew_time_scale(p, tau): numpy's power, element by element
     ev_tau, ev_var = surface.event_terms(t_seconds)
     totals = np.zeros(8)  # _fill_greeks overwrites it when there are rows
     m = _book_totals(
