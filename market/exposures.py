@@ -320,6 +320,30 @@ def hedge_target_of(
     return float(-ES_PER_OPTION_DELTA * totals[DELTA]) + 0.0
 
 
+def _shapley_terms() -> tuple[tuple[tuple[float, int, int], ...], ...]:
+    """Per factor (spot, vols, time): ``(weight, corner moved, corner before)`` of its 4 Shapley terms.
+
+    Corners are indexed ``4a + 2b + d`` (``a, b, d`` = 1 when spot, vols, time are at state 1); the
+    terms come in the order of the sum: alone, after each single other factor, after both.
+    """
+    out = []
+    for axis in range(3):
+        others = [i for i in range(3) if i != axis]
+        terms = []
+        for subset, w in (((), 1 / 3), ((others[0],), 1 / 6), ((others[1],), 1 / 6), (tuple(others), 1 / 3)):
+            base = [0, 0, 0]
+            for i in subset:
+                base[i] = 1
+            moved = list(base)
+            moved[axis] = 1
+            terms.append((w, 4 * moved[0] + 2 * moved[1] + moved[2], 4 * base[0] + 2 * base[1] + base[2]))
+        out.append(tuple(terms))
+    return tuple(out)
+
+
+_SHAPLEY_TERMS = _shapley_terms()
+
+
 def hedge_target_split(
     F0: float,
     F1: float,
@@ -380,26 +404,19 @@ def hedge_target_split(
                           np.ascontiguousarray(qty1, dtype=np.float64),
                           np.ascontiguousarray(sigma0_ann, dtype=np.float64),
                           np.ascontiguousarray(sigma1_ann, dtype=np.float64), rate_cc).tolist()  # fmt: skip
-    corner = {(a, b, d): float(-ES_PER_OPTION_DELTA * deltas[4 * a + 2 * b + d]) + 0.0
-              for a in (0, 1) for b in (0, 1) for d in (0, 1)}  # fmt: skip
+    corner = [float(-ES_PER_OPTION_DELTA * x) + 0.0 for x in deltas[:8]]  # corner (a, b, d) at 4a + 2b + d
 
     def shapley(axis: int) -> float:
         # weights for 3 players: 1/3 alone, 1/6 after each single other, 1/3 after both others
-        others = [i for i in range(3) if i != axis]
         total = 0.0
-        for subset, w in (((), 1 / 3), ((others[0],), 1 / 6), ((others[1],), 1 / 6), (tuple(others), 1 / 3)):
-            base = [0, 0, 0]
-            for i in subset:
-                base[i] = 1
-            moved = list(base)
-            moved[axis] = 1
-            total += w * (corner[tuple(moved)] - corner[tuple(base)])
+        for w, moved, base in _SHAPLEY_TERMS[axis]:
+            total += w * (corner[moved] - corner[base])
         return total
 
     gamma, vanna, charm = shapley(0), shapley(1), shapley(2)
     new_target = float(-ES_PER_OPTION_DELTA * deltas[8]) + 0.0  # = hedge_target_of at state 1
     old_target = float(-ES_PER_OPTION_DELTA * deltas[9]) + 0.0  # = hedge_target_of at state 0
-    oi = new_target - corner[(1, 1, 1)]
+    oi = new_target - corner[7]  # the survivors at (F1, s1, t1)
     other = (new_target - old_target) - gamma - vanna - charm - oi
     return HedgeSplit(gamma + 0.0, vanna + 0.0, charm + 0.0, oi + 0.0, other + 0.0)
 
