@@ -320,28 +320,14 @@ def hedge_target_of(
     return float(-ES_PER_OPTION_DELTA * totals[DELTA]) + 0.0
 
 
-def _shapley_terms() -> tuple[tuple[tuple[float, int, int], ...], ...]:
-    """Per factor (spot, vols, time): ``(weight, corner moved, corner before)`` of its 4 Shapley terms.
-
-    Corners are indexed ``4a + 2b + d`` (``a, b, d`` = 1 when spot, vols, time are at state 1); the
-    terms come in the order of the sum: alone, after each single other factor, after both.
-    """
-    out = []
-    for axis in range(3):
-        others = [i for i in range(3) if i != axis]
-        terms = []
-        for subset, w in (((), 1 / 3), ((others[0],), 1 / 6), ((others[1],), 1 / 6), (tuple(others), 1 / 3)):
-            base = [0, 0, 0]
-            for i in subset:
-                base[i] = 1
-            moved = list(base)
-            moved[axis] = 1
-            terms.append((w, 4 * moved[0] + 2 * moved[1] + moved[2], 4 * base[0] + 2 * base[1] + base[2]))
-        out.append(tuple(terms))
-    return tuple(out)
-
-
-_SHAPLEY_TERMS = _shapley_terms()
+#: Shapley terms of :func:`hedge_target_split` per factor (spot, vols, time): ``(weight, corner with the
+#: factor moved, corner before)``, corners indexed ``4a + 2b + d`` (1 = at state 1); in the order of the
+#: sum: the factor alone, after each single other factor, after both.
+_SHAPLEY_TERMS = (
+    ((1 / 3, 4, 0), (1 / 6, 6, 2), (1 / 6, 5, 1), (1 / 3, 7, 3)),
+    ((1 / 3, 2, 0), (1 / 6, 6, 4), (1 / 6, 3, 1), (1 / 3, 7, 5)),
+    ((1 / 3, 1, 0), (1 / 6, 5, 4), (1 / 6, 3, 2), (1 / 3, 7, 6)),
+)
 
 
 def hedge_target_split(
