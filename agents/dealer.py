@@ -88,8 +88,8 @@ class OptionDealer(TraderAgent):
 
     def target_contracts(self) -> tuple[float, float]:
         """(hedge target in futures contracts, |gamma| in contracts per point), both for this share."""
-        x = self.model.options.exposures(self.price_points, self.now_s)
-        return self.params.share * x.hedge_target_es, abs(self.params.share * x.gamma_es_per_point)
+        target, gamma = self.model.options.hedge_need(self.price_points, self.now_s)
+        return self.params.share * target, abs(self.params.share * gamma)
 
     def scheduled_hedge(self) -> None:
         """Wake-up: re-hedge, then sleep until the next scheduled time."""

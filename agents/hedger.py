@@ -113,19 +113,17 @@ class PutBuyingHedger(TraderAgent):
         desk = self.model.options
         keep = []
         lots = self.lots
-        # the quotes of every lot in one surface call; a sale changes the dealers' inventory (the
-        # quote markup), so the quotes of the lots after it are taken again
-        ivs = desk.quote_ivs([lot.strike for lot in lots], [lot.expiry_day for lot in lots], F, t,
-                             customer_buys=False).tolist()  # fmt: skip
+        # the quotes of every lot from one surface call; a sale changes the dealers' inventory (the
+        # quote markup, not the surface), so the quotes of the lots after it take the new markup
+        sigma = desk.surface_ivs([lot.strike for lot in lots], [lot.expiry_day for lot in lots], F, t)
+        ivs = desk.quote_ivs_from(sigma, customer_buys=False).tolist()
         for i, lot in enumerate(lots):
             value = desk.price(lot.strike, lot.expiry_day, False, F, t, ivs[i])
             if value >= lot.paid_points * (1.0 + self.params.monetize_gain_pct / 100.0):
                 desk.trade("hedgers", lot.strike, lot.expiry_day, False, -lot.qty, F, t)
                 self.puts_sold += lot.qty
-                rest = lots[i + 1 :]
-                if rest:
-                    ivs[i + 1 :] = desk.quote_ivs([x.strike for x in rest], [x.expiry_day for x in rest], F,
-                                                  t, customer_buys=False).tolist()  # fmt: skip
+                if i + 1 < len(lots):
+                    ivs[i + 1 :] = desk.quote_ivs_from(sigma[i + 1 :], customer_buys=False).tolist()
             else:
                 keep.append(lot)
         self.lots = keep

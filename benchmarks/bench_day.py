@@ -6,16 +6,19 @@ For the scenario (default ``calm``) it prints
   sampling, options desk), best of ``--repeats`` after one warm-up run, the throughput it gives
   (days per hour per core, for sweeps on warm workers), and the exchange alone
   (the compiled background flow for the same session), with messages and messages/s;
-* peak memory of a fresh process that runs the day once (``ru_maxrss``, and the peak of Python-
+* peak memory of a fresh process that runs the day once (its own ``VmHWM``, and the peak of Python-
   and numpy-traced allocations during the day from ``tracemalloc``);
+* with ``--seeds N``: one day per seed 1..N (CPU, best of ``--seed-repeats``): the slowest seed
+  against the median (issue #16: < 2x), and the days that cascade (drawdown from the high >=
+  ``--cascade-pct``) against the quiet ones and the ``calm`` scenario (issue #16: <= 2x);
 * linear scaling: the day with every background message rate (noise limit and market orders and the
   market makers' requotes; cancels follow the resting orders) scaled 0.25x, 1x and 4x, with the time
   per message for each.
 
 Targets (ARCHITECTURE.md, issue #4): a calm day of >= 1,000,000 messages in < 2 s, peak memory
 < 1 GB; ``nov20_2025`` (>= 300 agents) in < 3 s. Run: ``python benchmarks/bench_day.py
-[--scenario NAME] [--set key=value ...] [--repeats 3] [--no-scaling]``. The process pins itself to
-one CPU (``--cpu``) so the figures are one-core figures on the shared 2-core machine.
+[--scenario NAME] [--set key=value ...] [--repeats 3] [--no-scaling] [--seeds 20]``. The process
+pins itself to one CPU (``--cpu``) so the figures are one-core figures on the shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -88,13 +91,81 @@ def time_exchange_day(scenario: str, overrides: list[str], seed: int, repeats: i
     return best
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (MB): its own ``VmHWM`` (Linux), else ``ru_maxrss``.
+
+    ``ru_maxrss`` of a child started by ``subprocess`` also counts the parent's resident memory at
+    the fork (the kernel folds the forked address space's peak into it at ``exec``): after the timed
+    days in the parent it read 758 MB for a day whose own peak is far lower. ``VmHWM`` belongs to the
+    address space the child runs in.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            return int(f.read().split("VmHWM:")[1].split()[0]) / 1024.0
+    except (OSError, IndexError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def time_seed_days(scenario: str, overrides: list[str], n_seeds: int, repeats: int,
+                   cascade_pct: float) -> dict:
+    """One model day per seed ``1..n_seeds`` (best CPU of ``repeats``): the spread and cascade vs quiet.
+
+    A seed's day is a *cascade* when the mid falls at least ``cascade_pct`` % from the day's high
+    (``max_drawdown_pct`` of the summary, from the sampled mids), else *quiet*.
+    """
+    from experiments.metrics import price_path_stats
+
+    config = load_scenario(scenario, overrides)
+    CascadeModel(config, 1).run()  # warm-up
+    cpu, drawdown = {}, {}
+    for seed in range(1, n_seeds + 1):
+        best = float("inf")
+        for _ in range(repeats):
+            c0 = time.process_time()
+            model = CascadeModel(config, seed)
+            model.run()
+            best = min(best, time.process_time() - c0)
+        cpu[seed] = best
+        drawdown[seed] = price_path_stats(model.timeseries(), config.prev_close_points)["max_drawdown_pct"]
+    return {"cpu_s": cpu, "drawdown_pct": drawdown}
+
+
+def report_seed_days(name: str, res: dict, cascade_pct: float, calm_cpu_s: float | None) -> None:
+    """Print the slowest seed vs the median (target < 2x) and cascade days vs quiet ones (target <= 2x)."""
+    import statistics
+
+    cpu, dd = res["cpu_s"], res["drawdown_pct"]
+    med = statistics.median(cpu.values())
+    slow = max(cpu, key=cpu.get)
+    ratio = cpu[slow] / med
+    print(f"\n{name}, {len(cpu)} seeds (model day CPU s, best of the repeats each): "
+          f"median {med:.3f}, min {min(cpu.values()):.3f}, max {cpu[slow]:.3f} (seed {slow}, "
+          f"drawdown {dd[slow]:.2f}%)")  # fmt: skip
+    print(f"  slowest / median = {ratio:.2f}x  (target < 2x)  ->  {'MET' if ratio < 2.0 else 'MISSED'}")
+    per_seed = ", ".join(f"{s}: {cpu[s]:.2f}/{dd[s]:.1f}%" for s in cpu)
+    print(f"  per seed (CPU s / drawdown from the high): {per_seed}")
+    casc = [cpu[s] for s in cpu if dd[s] >= cascade_pct]
+    quiet = [cpu[s] for s in cpu if dd[s] < cascade_pct]
+    if casc and quiet:
+        mc, mq = statistics.median(casc), statistics.median(quiet)
+        print(f"  cascade days (drawdown >= {cascade_pct:g}%): {len(casc)}, median {mc:.3f} s, costliest "
+              f"{max(casc):.3f} s; quiet days: {len(quiet)}, median {mq:.3f} s")  # fmt: skip
+        print(f"  cascade / quiet: median {mc / mq:.2f}x, costliest {max(casc) / mq:.2f}x  (target <= 2x)"
+              f"  ->  {'MET' if max(casc) / mq <= 2.0 else 'MISSED'}")  # fmt: skip
+    else:
+        print(f"  no {'cascade' if not casc else 'quiet'} day among these seeds (threshold {cascade_pct:g}%)")
+    if calm_cpu_s is not None:
+        print(f"  vs the calm scenario's day ({calm_cpu_s:.3f} s CPU, seed 1): "
+              f"median {med / calm_cpu_s:.2f}x, slowest {cpu[slow] / calm_cpu_s:.2f}x")  # fmt: skip
+
+
 def memory_child(scenario: str, overrides: list[str], seed: int) -> None:
     """Run in a fresh process: one day under tracemalloc; print peak RSS and traced peak as JSON."""
     import tracemalloc
 
     config = load_scenario(scenario, overrides)
     CascadeModel(load_scenario(scenario, [*overrides, "market.session_end_s=60"]), seed).run()  # load caches
-    base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    base_mb = peak_rss_mb()
     tracemalloc.start()
     model = CascadeModel(config, seed)
     model.run()
@@ -105,7 +176,7 @@ def memory_child(scenario: str, overrides: list[str], seed: int) -> None:
         json.dumps(
             {
                 "rss_before_mb": base_mb,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+                "peak_rss_mb": peak_rss_mb(),
                 "traced_peak_mb": traced_peak / 2**20,
                 "rows": len(ts),
                 "messages": model.exchange.n_messages,
@@ -141,6 +212,11 @@ def main() -> None:
     ap.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: the last allowed one)")
     ap.add_argument("--no-scaling", action="store_true", help="skip the 0.25x / 4x message-rate days")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess")
+    ap.add_argument("--seeds", type=int, default=0, help="also time one day per seed 1..N (spread, "
+                    "cascade vs quiet days); 0: skip")
+    ap.add_argument("--seed-repeats", type=int, default=1, help="runs per seed for --seeds (best CPU kept)")
+    ap.add_argument("--cascade-pct", type=float, default=3.0, help="drawdown from the high (%%) that makes a "
+                    "seed's day a cascade for --seeds")
     ap.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.memory_child:
@@ -188,6 +264,14 @@ def main() -> None:
             f"the day peak at {mem['traced_peak_mb']:.0f} MB)  target < {MEMORY_TARGET_MB:.0f} MB  ->  "
             f"{'MET' if mem['peak_rss_mb'] < MEMORY_TARGET_MB else 'MISSED'}"
         )
+
+    if args.seeds > 0:
+        res = time_seed_days(args.scenario, args.set, args.seeds, args.seed_repeats, args.cascade_pct)
+        calm = None
+        if name != "calm":
+            calm = time_model_day("calm", [], args.seed, max(1, args.seed_repeats))["cpu_s"]
+        report_seed_days(name, res, args.cascade_pct, calm)
+        print(f"load average after the seeds: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     if not args.no_scaling:
         print("\nlinear scaling (background message rates x factor; model day, best of "

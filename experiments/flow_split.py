@@ -45,9 +45,11 @@ class DealerFlowSplit:
         live_mask = (qty != 0) & (tau > 0.0)
         rows = np.flatnonzero(live_mask)
         strike = book.strike[rows]
-        sigma = self.desk.surface.sigma(strike, tau[rows], F, t_s) if rows.size else np.empty(0)
+        tau_rows = tau[rows]
+        sigma = self.desk.surface.sigma(strike, tau_rows, F, t_s) if rows.size else np.empty(0)
         return _Snapshot(F, t_s, rows, strike, book.expiry_day[rows], book.is_call[rows],
-                         qty[rows].astype(np.float64), np.asarray(sigma, dtype=np.float64), live_mask)
+                         qty[rows].astype(np.float64), np.asarray(sigma, dtype=np.float64), live_mask,
+                         tau_rows)
 
     def _now_of_prev(self, prev: _Snapshot, now: _Snapshot) -> tuple[np.ndarray, np.ndarray]:
         """(quantity now of each previous series, 0 if no longer live; the live rows that are new)."""
@@ -75,6 +77,13 @@ class DealerFlowSplit:
                if k not in before]  # fmt: skip
         return qty1, np.asarray(new, dtype=np.int64)
 
+    def _same_series(self, prev: _Snapshot, now: _Snapshot) -> bool:
+        """The same live rows now as at ``prev``, holding the same series (strike, expiry, call)."""
+        if prev.rows.shape != now.rows.shape or not np.array_equal(prev.rows, now.rows):
+            return False
+        return (np.array_equal(prev.strike, now.strike) and np.array_equal(prev.expiry, now.expiry)
+                and np.array_equal(prev.is_call, now.is_call))  # fmt: skip
+
     def sample(self, F: float, t_s: float) -> dict[str, float]:
         """Add the change since the previous call; return the cumulative columns.
 
@@ -83,7 +92,15 @@ class DealerFlowSplit:
         """
         now = self._snapshot(F, t_s)
         prev = self._prev
-        if prev is not None:
+        if prev is not None and self._same_series(prev, now):
+            # the common case: the same live series as at the previous sample, so the union below is
+            # the previous rows and its state-1 times, quantities and vols are the snapshot's (the
+            # same values element by element: same bits, computed once)
+            split = hedge_target_split(prev.F, F, prev.strike, prev.is_call, prev.tau, now.tau, prev.qty,
+                                       now.qty, prev.sigma, now.sigma, self.desk.rate_cc)  # fmt: skip
+            for part in DEALER_FLOW_PARTS:
+                self.cum[part] += getattr(split, part)
+        elif prev is not None:
             # the union of both books' series: the previous ones in their order, then the new ones
             qty1_prev, new_rows = self._now_of_prev(prev, now)
             book = self.desk.book
@@ -117,6 +134,7 @@ class _Snapshot(NamedTuple):
     qty: np.ndarray  # dealer contracts (float64)
     sigma: np.ndarray  # smile vols at (F, t_s)
     live_mask: np.ndarray  # over every book row
+    tau: np.ndarray  # years to expiry at t_s of the live series
 
 
 def _keys(strike: np.ndarray, expiry: np.ndarray, is_call: np.ndarray) -> list[tuple[float, int, bool]]:

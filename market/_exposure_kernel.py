@@ -14,9 +14,11 @@ import math
 import numpy as np
 from numba import njit
 
-from market.black76 import DELTA, _fill_greeks, tau_years
-from market.ivsurface import IVSurface, skew_time_scale, smile_total_vol
+from market.black76 import DAYS_PER_YEAR, DELTA, SECONDS_PER_DAY, _fill_greeks
+from market.black76.scalar import _INV_SQRT2
+from market.ivsurface import IVSurface, smile_total_vol
 from market.positions import OptionBook
+from market.units import SESSION_SECONDS
 
 _NO_TABLE = np.empty((8, 0))
 
@@ -59,6 +61,19 @@ def _book_totals(F, log_F, strike, tau, is_call, qty, mscale, base_level, slope,
     return m
 
 
+@njit(cache=True)
+def _tau_and_ratio(expiry_day, t_s, s_per_day, session_s, s_per_year, tau_ref, tau_min, tau, ratio):
+    """``tau = tau_years(t_s, expiry_day)`` and ``ratio = tau_ref / max(tau, tau_min)``.
+
+    ``ratio`` is the base of :func:`market.ivsurface.skew_time_scale`; the same IEEE operations in
+    the same order as ``black76.tau_years`` and numpy (same bits).
+    """
+    for i in range(expiry_day.shape[0]):
+        x = (float(expiry_day[i]) * s_per_day + session_s - t_s) / s_per_year
+        tau[i] = x
+        ratio[i] = tau_ref / (x if x >= tau_min else tau_min)
+
+
 def _plain(a: object) -> bool:
     """A 1-d C-contiguous float64 array (what the greek kernel takes as is)."""
     return isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 1 and a.flags.c_contiguous
@@ -91,8 +106,11 @@ def book_greek_totals(book: OptionBook, surface: IVSurface, F: float, t_seconds:
     """
     p = surface.params
     n = len(book)
-    tau = np.ascontiguousarray(tau_years(t_seconds, book.expiry_day), dtype=np.float64)
-    mscale = skew_time_scale(p, tau)
+    tau = np.empty(n)
+    ratio = np.empty(n)
+    _tau_and_ratio(book.expiry_day, float(t_seconds), SECONDS_PER_DAY, SESSION_SECONDS,
+                   DAYS_PER_YEAR * SECONDS_PER_DAY, p.tau_ref_yrs, p.skew_tau_min_yrs, tau, ratio)
+    mscale = ratio ** p.skew_tau_power  # = skew_time_scale(p, tau): numpy's power, element by element
     ev_tau, ev_var = surface.event_terms(t_seconds)
     totals = np.zeros(8)  # _fill_greeks overwrites it when there are rows
     m = _book_totals(
@@ -131,4 +149,66 @@ def corner_deltas(F: tuple[float, float], strike: np.ndarray, tau: tuple[np.ndar
     out = np.empty(8)
     _corner_deltas(float(F[0]), float(F[1]), strike, tau[0], tau[1], is_call, qty, sigma[0], sigma[1],
                    float(rate_cc), _NO_TABLE, out)  # fmt: skip
+    return out
+
+
+@njit(cache=True)
+def _delta_one(F, K, tau, w, sig, rate_cc):
+    """One option's Black-76 delta for ``tau > 0``: the ``dl`` of ``black76._fill_greeks`` (same bits)."""
+    sq = math.sqrt(tau)
+    v = sig * sq
+    df = math.exp(-rate_cc * tau)
+    if v <= 0.0:
+        x = w * (F - K)
+        return w * df * (1.0 if x > 0.0 else (0.5 if x == 0.0 else 0.0))
+    d1 = math.log(F / K) / v + 0.5 * v
+    nd1 = 0.5 * math.erfc(-w * d1 * _INV_SQRT2)  # N(w d1)
+    return w * df * nd1
+
+
+@njit(cache=True)
+def _split_deltas(F0, F1, strike, is_call, tau0, tau1, q0, q1, sigma0, sigma1, rate_cc, out):
+    """The 10 delta totals of ``market.exposures.hedge_target_split`` (see :func:`split_deltas`)."""
+    n = strike.shape[0]
+    for a in range(2):
+        F = F0 if a == 0 else F1
+        for b in range(2):
+            sig = sigma0 if b == 0 else sigma1
+            for d in range(2):
+                tau = tau0 if d == 0 else tau1
+                acc = 0.0
+                for i in range(n):
+                    if tau1[i] > 0.0 and q0[i] != 0.0:  # the survivors
+                        w = 1.0 if is_call[i] > 0 else -1.0
+                        acc += q0[i] * _delta_one(F, strike[i], tau[i], w, sig[i], rate_cc)
+                out[4 * a + 2 * b + d] = acc
+    acc = 0.0
+    for i in range(n):
+        if tau1[i] > 0.0 and q1[i] != 0.0:
+            w = 1.0 if is_call[i] > 0 else -1.0
+            acc += q1[i] * _delta_one(F1, strike[i], tau1[i], w, sigma1[i], rate_cc)
+    out[8] = acc
+    acc = 0.0
+    for i in range(n):
+        if tau0[i] > 0.0 and q0[i] != 0.0:
+            w = 1.0 if is_call[i] > 0 else -1.0
+            acc += q0[i] * _delta_one(F0, strike[i], tau0[i], w, sigma0[i], rate_cc)
+    out[9] = acc
+
+
+def split_deltas(F0: float, F1: float, strike: np.ndarray, is_call: np.ndarray, tau0: np.ndarray,
+                 tau1: np.ndarray, q0: np.ndarray, q1: np.ndarray, sigma0: np.ndarray, sigma1: np.ndarray,
+                 rate_cc: float) -> np.ndarray:
+    """Options delta totals ``[10]`` behind ``market.exposures.hedge_target_split``, in one call.
+
+    Entries ``4a + 2b + d`` (0-7): the survivors (``tau1 > 0`` and ``q0 != 0``, quantities ``q0``) at
+    spot ``(F0, F1)[a]``, vols ``(sigma0, sigma1)[b]`` and times ``(tau0, tau1)[d]``; entry 8: the
+    live rows of state 1 (``tau1 > 0``, ``q1 != 0``) at ``(F1, sigma1, tau1)``; entry 9: those of state 0
+    at ``(F0, sigma0, tau0)``. Each is the sum ``black76.portfolio_greeks`` would give over the same
+    rows in the same order (same bits: only the delta of each row is computed). Arrays are 1-d
+    contiguous (float64; ``is_call`` bool) over the same series.
+    """
+    out = np.empty(10)
+    _split_deltas(float(F0), float(F1), strike, is_call, tau0, tau1, q0, q1, sigma0, sigma1, float(rate_cc),
+                  out)  # fmt: skip
     return out

@@ -842,24 +842,32 @@ def depth(levels, sc, n):
     minp = sc[SC_MIN_PRICE]
     bids = np.empty((n, 2), dtype=np.int64)
     asks = np.empty((n, 2), dtype=np.int64)
+    # the scans stop once every resting order of the side was seen: a side with fewer than n levels
+    # would otherwise walk the whole price band (~13,000 empty levels, ~16 us a call)
     nb = 0
     if sc[SC_BEST_BID] != 0:
         lvl = sc[SC_BEST_BID] - minp
-        while nb < n and lvl >= 0:
-            if levels[0, lvl, L_COUNT] > 0:
+        left = sc[SC_N_BID_ORDERS]
+        while nb < n and lvl >= 0 and left > 0:
+            c = levels[0, lvl, L_COUNT]
+            if c > 0:
                 bids[nb, 0] = lvl + minp
                 bids[nb, 1] = levels[0, lvl, L_QTY]
                 nb += 1
+                left -= c
             lvl -= 1
     na = 0
     if sc[SC_BEST_ASK] != 0:
         lvl = sc[SC_BEST_ASK] - minp
         top = levels.shape[1]
-        while na < n and lvl < top:
-            if levels[1, lvl, L_COUNT] > 0:
+        left = sc[SC_N_ASK_ORDERS]
+        while na < n and lvl < top and left > 0:
+            c = levels[1, lvl, L_COUNT]
+            if c > 0:
                 asks[na, 0] = lvl + minp
                 asks[na, 1] = levels[1, lvl, L_QTY]
                 na += 1
+                left -= c
             lvl += 1
     return bids[:nb], asks[:na]
 

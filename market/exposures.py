@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from market._exposure_kernel import book_greek_totals, corner_deltas, plain_greek_totals
-from market.black76 import DELTA, Greeks, portfolio_greeks, tau_years
+from market._exposure_kernel import book_greek_totals, plain_greek_totals, split_deltas
+from market.black76 import DELTA, GAMMA, Greeks, portfolio_greeks, tau_years
 from market.ivsurface import IVSurface, smile_total_vol
 from market.positions import OptionBook
 from market.units import ES_MULTIPLIER_USD, SPX_MULTIPLIER_USD
@@ -179,6 +179,22 @@ def dealer_exposures(
     return exposures_of(pos, F, sigma, rate_cc)
 
 
+def dealer_hedge_need(book: OptionBook, surface: IVSurface, F: float, t_seconds: float,
+                      rate_cc: float = 0.0) -> tuple[float, float]:
+    """``(hedge_target_es, gamma_es_per_point)`` of the dealers, as :func:`dealer_exposures` gives them.
+
+    The two fields a hedging dealer reads (contracts; contracts per index point), without building
+    the whole :class:`DealerExposures` (same bits). Arguments as in :func:`dealer_exposures`.
+    """
+    if not F > 0.0:
+        x = dealer_exposures(book, surface, F, t_seconds, rate_cc)
+        return x.hedge_target_es, x.gamma_es_per_point
+    totals, _ = book_greek_totals(book, surface, F, t_seconds, rate_cc, book.dealer)
+    tot = totals.tolist()
+    delta_es = ES_PER_OPTION_DELTA * tot[DELTA]
+    return float(-delta_es) + 0.0, float(ES_PER_OPTION_DELTA * tot[GAMMA])
+
+
 def hedge_target_es(
     book: OptionBook,
     surface: IVSurface,
@@ -304,6 +320,16 @@ def hedge_target_of(
     return float(-ES_PER_OPTION_DELTA * totals[DELTA]) + 0.0
 
 
+#: Shapley terms of :func:`hedge_target_split` per factor (spot, vols, time): ``(weight, corner with the
+#: factor moved, corner before)``, corners indexed ``4a + 2b + d`` (1 = at state 1); in the order of the
+#: sum: the factor alone, after each single other factor, after both.
+_SHAPLEY_TERMS = (
+    ((1 / 3, 4, 0), (1 / 6, 6, 2), (1 / 6, 5, 1), (1 / 3, 7, 3)),
+    ((1 / 3, 2, 0), (1 / 6, 6, 4), (1 / 6, 3, 1), (1 / 3, 7, 5)),
+    ((1 / 3, 1, 0), (1 / 6, 5, 4), (1 / 6, 3, 2), (1 / 3, 7, 6)),
+)
+
+
 def hedge_target_split(
     F0: float,
     F1: float,
@@ -352,41 +378,31 @@ def hedge_target_split(
         The :class:`HedgeSplit` (ES contracts, > 0 = the dealers need to buy futures); its
         ``total`` is the change of ``-delta_es``.
     """
-    strike = np.asarray(strike, dtype=np.float64)
-    tau0 = np.asarray(tau0_yrs, dtype=np.float64)
-    tau1 = np.asarray(tau1_yrs, dtype=np.float64)
-    q0 = np.asarray(qty0, dtype=np.float64)
-    q1 = np.asarray(qty1, dtype=np.float64)
+    strike = np.ascontiguousarray(strike, dtype=np.float64)
+    tau0 = np.ascontiguousarray(tau0_yrs, dtype=np.float64)
+    tau1 = np.ascontiguousarray(tau1_yrs, dtype=np.float64)
     if np.any(tau1 > tau0):
         raise ValueError("hedge_target_split: tau1_yrs must not exceed tau0_yrs (time runs forward)")
-    survive = (tau1 > 0.0) & (q0 != 0.0)
-    k, c, qs = strike[survive], np.asarray(is_call, dtype=np.bool_)[survive], q0[survive]
-    taus = (tau0[survive], tau1[survive])
-    sigmas = (np.asarray(sigma0_ann, dtype=np.float64)[survive],
-              np.asarray(sigma1_ann, dtype=np.float64)[survive])
-    spots = (F0, F1)
-    # = hedge_target_of at each corner (survivors are all live), in one compiled call
-    deltas = corner_deltas(spots, k, taus, c, qs, sigmas, rate_cc).tolist()
-    corner = {(a, b, d): float(-ES_PER_OPTION_DELTA * deltas[4 * a + 2 * b + d]) + 0.0
-              for a in (0, 1) for b in (0, 1) for d in (0, 1)}  # fmt: skip
+    # the 8 corners over the survivors (tau1 > 0, qty0 != 0) and the two targets, in one compiled
+    # call: each the sum hedge_target_of takes over the same rows in the same order (same bits)
+    deltas = split_deltas(F0, F1, strike, np.ascontiguousarray(is_call, dtype=np.bool_), tau0, tau1,
+                          np.ascontiguousarray(qty0, dtype=np.float64),
+                          np.ascontiguousarray(qty1, dtype=np.float64),
+                          np.ascontiguousarray(sigma0_ann, dtype=np.float64),
+                          np.ascontiguousarray(sigma1_ann, dtype=np.float64), rate_cc).tolist()  # fmt: skip
+    corner = [float(-ES_PER_OPTION_DELTA * x) + 0.0 for x in deltas[:8]]  # corner (a, b, d) at 4a + 2b + d
 
     def shapley(axis: int) -> float:
         # weights for 3 players: 1/3 alone, 1/6 after each single other, 1/3 after both others
-        others = [i for i in range(3) if i != axis]
         total = 0.0
-        for subset, w in (((), 1 / 3), ((others[0],), 1 / 6), ((others[1],), 1 / 6), (tuple(others), 1 / 3)):
-            base = [0, 0, 0]
-            for i in subset:
-                base[i] = 1
-            moved = list(base)
-            moved[axis] = 1
-            total += w * (corner[tuple(moved)] - corner[tuple(base)])
+        for w, moved, base in _SHAPLEY_TERMS[axis]:
+            total += w * (corner[moved] - corner[base])
         return total
 
     gamma, vanna, charm = shapley(0), shapley(1), shapley(2)
-    new_target = hedge_target_of(F1, strike, tau1, is_call, q1, sigma1_ann, rate_cc)
-    old_target = hedge_target_of(F0, strike, tau0, is_call, q0, sigma0_ann, rate_cc)
-    oi = new_target - corner[(1, 1, 1)]
+    new_target = float(-ES_PER_OPTION_DELTA * deltas[8]) + 0.0  # = hedge_target_of at state 1
+    old_target = float(-ES_PER_OPTION_DELTA * deltas[9]) + 0.0  # = hedge_target_of at state 0
+    oi = new_target - corner[7]  # the survivors at (F1, s1, t1)
     other = (new_target - old_target) - gamma - vanna - charm - oi
     return HedgeSplit(gamma + 0.0, vanna + 0.0, charm + 0.0, oi + 0.0, other + 0.0)
 

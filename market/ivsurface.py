@@ -40,6 +40,7 @@ from market.black76 import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.units import SESSION_SECONDS
 
 _LN2 = math.log(2.0)
+_NO_EVENTS = np.empty(0)  # writable (nothing to write): the kernels keep one array type
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +208,26 @@ def _sigma_fill(strike, tau_yrs, log_F, level, mscale, event_var, skew, curvatur
         out[i] = v / math.sqrt(tau)
 
 
+@njit(cache=True)
+def _sigma_direct(strike, tau_yrs, log_F, mscale, base_level, slope, sqrt_tau_ref, spot_shift, term_scaled,
+                  ev_tau, ev_var, skew, curvature, floor, cap, out):
+    """:meth:`IVSurface.terms` (but ``mscale``) and :func:`_sigma_fill` in one pass, the same arithmetic."""
+    for i in range(strike.shape[0]):
+        tau = tau_yrs[i]
+        level = base_level + slope * (math.sqrt(tau if tau > 0.0 else 0.0) - sqrt_tau_ref)
+        if term_scaled:
+            level = level + (mscale[i] - 1.0) * spot_shift
+        if tau <= 0.0:
+            out[i] = level if level > floor else floor
+            continue
+        ev = 0.0
+        for e in range(ev_tau.shape[0]):
+            ev += ev_var[e] if tau > ev_tau[e] else 0.0
+        v = smile_total_vol(math.log(strike[i]) - log_F, tau, level, mscale[i], ev, skew, curvature, floor,
+                            cap)  # fmt: skip
+        out[i] = v / math.sqrt(tau)
+
+
 def skew_time_scale(p: IVSurfaceParams, tau_yrs: np.ndarray) -> np.ndarray:
     """The smile's time scaling ``(tau_ref / max(tau, tau_min)) ** power`` (dimensionless).
 
@@ -358,6 +379,8 @@ class IVSurface:
         An expiry with ``tau > tau_event`` (years, measured at ``t_seconds``, default the surface's
         clock) carries that event's variance (see :meth:`terms`).
         """
+        if not self._events:  # after the events resolved (most of a day): no per-call arrays
+            return _NO_EVENTS, _NO_EVENTS
         now = self.t_seconds if t_seconds is None else t_seconds
         evs = self._events.values()
         return (np.array([(ev.abs_seconds - now) / SECONDS_PER_YEAR for ev in evs], dtype=np.float64),
@@ -389,11 +412,15 @@ class IVSurface:
         shape = k.shape
         k = np.ascontiguousarray(k.ravel())
         tau = np.ascontiguousarray(tau.ravel())
-        tm = self.terms(tau, t_seconds)
         p = self.params
+        ev_tau, ev_var = self.event_terms(t_seconds)
         out = np.empty(k.shape[0])
-        _sigma_fill(k, tau, math.log(F), tm.level, tm.mscale, tm.event_var, p.skew, p.curvature,
-                    p.sigma_floor_ann, p.sigma_cap_ann, out)
+        # = terms() + _sigma_fill in one compiled pass (same bits; the power stays in numpy)
+        base_level = self.atm_vol_ann + self.demand_premium_ann
+        _sigma_direct(k, tau, math.log(F), skew_time_scale(p, tau), base_level, p.term_slope_per_sqrt_yr,
+                      math.sqrt(p.tau_ref_yrs), self.spot_shift_ann,
+                      p.spot_vol_term_scaled, ev_tau, ev_var, p.skew, p.curvature, p.sigma_floor_ann,
+                      p.sigma_cap_ann, out)  # fmt: skip
         return out.reshape(shape)
 
     def atm_vol(self, tau_yrs: np.ndarray | float) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from market import black76
-from market.exposures import DealerExposures, dealer_exposures
+from market.exposures import DealerExposures, dealer_exposures, dealer_hedge_need
 from market.ivsurface import EventPremium, IVSurface, IVSurfaceParams
 from market.positions import OptionBook
 from market.units import SPX_MULTIPLIER_USD
@@ -122,9 +122,20 @@ class OptionsDesk:
         self, strike: np.ndarray, expiry_day: np.ndarray, F: float, t_s: float, customer_buys: bool
     ) -> np.ndarray:
         """:meth:`quote_iv` for many series in one surface call (same bits, element by element)."""
+        return self.quote_ivs_from(self.surface_ivs(strike, expiry_day, F, t_s), customer_buys)
+
+    def surface_ivs(self, strike: np.ndarray, expiry_day: np.ndarray, F: float, t_s: float) -> np.ndarray:
+        """The surface's vols of many series, before the dealers' markup.
+
+        The part of :meth:`quote_ivs` that a customer trade does not change (a trade changes only the
+        dealers' inventory, so the markup).
+        """
         tau = black76.tau_years(t_s, np.asarray(expiry_day, dtype=np.int64))
-        sigma = self.surface.sigma(np.asarray(strike, dtype=np.float64), tau, F, t_s)
-        return np.maximum(sigma + self._markup(customer_buys), 0.01)
+        return self.surface.sigma(np.asarray(strike, dtype=np.float64), tau, F, t_s)
+
+    def quote_ivs_from(self, surface_ivs: np.ndarray, customer_buys: bool) -> np.ndarray:
+        """:meth:`quote_ivs` from :meth:`surface_ivs` (the markup as the inventory is now)."""
+        return np.maximum(surface_ivs + self._markup(customer_buys), 0.01)
 
     def _markup(self, customer_buys: bool) -> float:
         """The dealers' inventory markup (vol): + on a customer buy, - on a sale."""
@@ -168,6 +179,10 @@ class OptionsDesk:
     def exposures(self, F: float, t_s: float) -> DealerExposures:
         """The dealers' aggregate exposures now (futures contracts; see ``market.exposures``)."""
         return dealer_exposures(self.book, self.surface, F, t_s, self.rate_cc)
+
+    def hedge_need(self, F: float, t_s: float) -> tuple[float, float]:
+        """``(hedge_target_es, gamma_es_per_point)`` of :meth:`exposures` for a hedging dealer (same bits)."""
+        return dealer_hedge_need(self.book, self.surface, F, t_s, self.rate_cc)
 
     def atm_iv(self, F: float, t_s: float, expiry_day: int = 30) -> float:
         """ATM implied vol at ``expiry_day`` (30 days ~ the VIX horizon)."""

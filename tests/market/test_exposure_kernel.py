@@ -71,3 +71,46 @@ def test_corner_deltas_equal_hedge_target_of_bits():
             for d in (0, 1):
                 want = hedge_target_of(spots[a], k, taus[d], c, q, sigmas[b], 0.04)
                 assert float(-ES_PER_OPTION_DELTA * got[4 * a + 2 * b + d]) + 0.0 == want
+
+
+def test_split_deltas_equal_hedge_target_of_bits():
+    """The fused delta-only pass of hedge_target_split equals portfolio_greeks' delta sums bit for bit."""
+    from market._exposure_kernel import split_deltas
+    from market.exposures import ES_PER_OPTION_DELTA, hedge_target_of
+
+    rng = np.random.default_rng(5)
+    n = 60
+    k = np.round(rng.uniform(6000, 7200, n) / 5) * 5
+    tau0 = rng.uniform(-0.01, 0.3, n)
+    tau1 = tau0 - rng.uniform(0.0, 0.02, n)  # some expire in between
+    c = rng.integers(0, 2, n).astype(np.bool_)
+    q0 = rng.integers(-900, 900, n).astype(np.float64)
+    q1 = q0.copy()
+    q0[::7] = 0.0  # new series
+    q1[::5] = 0.0  # closed series
+    q1[3::11] += 17.0  # resized
+    s0, s1 = rng.uniform(0.1, 0.6, n), rng.uniform(0.1, 0.6, n)
+    s0[::13] = 0.0  # zero vol: the intrinsic delta branch
+    for spots in [(6600.0, 6571.25), (6600.0, 6600.0)]:
+        got = split_deltas(spots[0], spots[1], k, c, tau0, tau1, q0, q1, s0, s1, 0.04)
+        surv = (tau1 > 0.0) & (q0 != 0.0)
+        taus, sigmas = (tau0[surv], tau1[surv]), (s0[surv], s1[surv])
+        for a in (0, 1):
+            for b in (0, 1):
+                for d in (0, 1):
+                    want = hedge_target_of(spots[a], k[surv], taus[d], c[surv], q0[surv], sigmas[b], 0.04)
+                    assert float(-ES_PER_OPTION_DELTA * got[4 * a + 2 * b + d]) + 0.0 == want
+        es = ES_PER_OPTION_DELTA
+        assert float(-es * got[8]) + 0.0 == hedge_target_of(spots[1], k, tau1, c, q1, s1, 0.04)
+        assert float(-es * got[9]) + 0.0 == hedge_target_of(spots[0], k, tau0, c, q0, s0, 0.04)
+
+
+def test_dealer_hedge_need_equals_exposures_bits():
+    from market.exposures import dealer_hedge_need
+
+    rng = np.random.default_rng(3)
+    book = _book(rng, 80)
+    surface = IVSurface(IVSurfaceParams(), t_seconds=0.0)
+    for F, t in [(6600.0, 0.0), (6512.75, 9000.0), (6700.0, 23000.0)]:
+        x = dealer_exposures(book, surface, F, t, 0.04)
+        assert dealer_hedge_need(book, surface, F, t, 0.04) == (x.hedge_target_es, x.gamma_es_per_point)

@@ -181,3 +181,34 @@ def test_short_dated_put_iv_at_a_fixed_strike_rises_on_a_fall_only_with_term_sca
     assert (after > before) == term_scaled
     # the 30-day ATM vol moves by the plain beta either way
     assert s.atm_vol_ann == pytest.approx(0.22 - 1.2 * math.log(0.98))
+
+
+@pytest.mark.parametrize("term_scaled", [False, True])
+def test_sigma_equals_terms_and_the_smile_kernel_bits(term_scaled):
+    """IVSurface.sigma (one compiled pass) equals terms() + _sigma_fill bit for bit."""
+    from market.ivsurface import _sigma_fill
+
+    rng = np.random.default_rng(9)
+    s = IVSurface(IVSurfaceParams(spot_vol_term_scaled=term_scaled), t_seconds=-5400.0)
+    s.add_event("payrolls", 0, -3600.0, 0.01)
+    s.add_event("earnings", 2, 24600.0, 0.03)
+    k = np.round(rng.uniform(5000, 8000, 500) / 5) * 5
+    tau = rng.uniform(-0.01, 1.5, 500)
+    tau[::17] = 0.0
+    for t, F, step in [(-5000.0, 6600.0, 0), (-3600.0, 6652.5, 1), (9000.0, 6480.25, 2)]:
+        s.update(max(t - s.t_seconds, 0.0), -0.006, 0.3, 2e8)
+        if step == 2:
+            s.resolve_event("payrolls")
+        tm = s.terms(tau, t)
+        p = s.params
+        want = np.empty(tau.shape[0])
+        _sigma_fill(k, tau, math.log(F), tm.level, tm.mscale, tm.event_var, p.skew, p.curvature,
+                    p.sigma_floor_ann, p.sigma_cap_ann, want)  # fmt: skip
+        assert np.array_equal(s.sigma(k, tau, F, t), want)
+    s.resolve_event("earnings")
+    tm = s.terms(tau)
+    want = np.empty(tau.shape[0])
+    p = s.params
+    _sigma_fill(k, tau, math.log(6500.0), tm.level, tm.mscale, tm.event_var, p.skew, p.curvature,
+                p.sigma_floor_ann, p.sigma_cap_ann, want)  # fmt: skip
+    assert np.array_equal(s.sigma(k, tau, 6500.0), want)
