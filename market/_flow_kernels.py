@@ -101,6 +101,26 @@ Q_OID, Q_PRICE, Q_QTY = range(3)
 N_QUOTE_FIELDS = 3
 NOISE_SLOTS = 4096  # initial room for resting noise orders (doubles on NEED_NOISE_SLOTS)
 
+# ---- values derived once per ``run_flow`` call or once per snapshot, cc[C_*] (float64, private to a call)
+# Per call (functions of the parameters only): the snapshot's decay factors and OU coefficients, the
+# makers' size decay per ladder level. Per snapshot (functions of ff fields that only ``_snapshot`` or
+# the Python side between calls changes): the makers' stress and width, the activity multipliers.
+# Each is the very expression the loop evaluated before, so every result is the same double.
+(
+    C_EXCESS,  # _stress: vol excess over calm
+    C_IMB,  # _stress: |imbalance| (<= 1)
+    C_WIDTH,  # _maker_width (an integer, ticks)
+    C_ACT,  # exp(log activity - var / 2): _activity's stochastic factor
+    C_LACT,  # the same for noise limit orders (_limit_activity)
+    C_LAM_VOL,  # 0.5 ** (snapshot / vol half-life)
+    C_LAM_IMB,
+    C_SENT_DECAY,
+    C_LAM_VALUE,
+) = range(9)
+C_PHI0 = 9  # cc[C_PHI0 + i]: the i-th activity factor's OU decay per snapshot
+C_COEF0 = C_PHI0 + MAX_ACT_SCALES  # cc[C_COEF0 + i]: its innovation's scale, std * sqrt(1 - phi^2)
+C_DECAY0 = C_COEF0 + MAX_ACT_SCALES  # cc[C_DECAY0 + lv]: mm_size_decay ** lv (one per ladder level)
+
 
 class FlowState(NamedTuple):
     """The background market's arrays as one record: ``run_flow``'s second argument.
@@ -405,22 +425,6 @@ def _intraday_shape(ff, fp, t_s):
 
 
 @njit(cache=True, inline="always")
-def _activity(ff, fp, t_s):
-    """Noise-trader (market-order) activity multiplier at ``t_s``: shape x exp(log activity), mean 1."""
-    return _intraday_shape(ff, fp, t_s) * math.exp(ff[FF_LOG_ACT] - 0.5 * fp[P_ACT_VOL] ** 2)
-
-
-@njit(cache=True, inline="always")
-def _limit_activity(ff, fp, t_s):
-    """Noise limit-order activity: shape x exp(beta x log activity), mean 1; beta = 1 is ``_activity``."""
-    beta = fp[P_ACT_LIMIT_EXP]
-    if beta == 1.0:
-        return _activity(ff, fp, t_s)
-    s2 = fp[P_ACT_VOL] ** 2
-    return _intraday_shape(ff, fp, t_s) * math.exp(beta * ff[FF_LOG_ACT] - 0.5 * beta * beta * s2)
-
-
-@njit(cache=True, inline="always")
 def _act_halflife_s(fp, i, n):
     """Half-life of the i-th of n activity factors: geometric from the fastest to the slowest."""
     if n == 1:
@@ -428,9 +432,50 @@ def _act_halflife_s(fp, i, n):
     return fp[P_ACT_MIN_HL] * (fp[P_ACT_HL] / fp[P_ACT_MIN_HL]) ** (i / (n - 1.0))
 
 
+# ================================================================ derived values (cc)
+@njit(cache=True)
+def _fill_call_cache(fp, cc):
+    """Fill the per-call entries of cc: snapshot decay factors, OU coefficients, size decay per level."""
+    dt = fp[P_SNAP_S]
+    cc[C_LAM_VOL] = 0.5 ** (dt / fp[P_VOL_HL])
+    cc[C_LAM_IMB] = 0.5 ** (dt / fp[P_IMB_HL])
+    cc[C_SENT_DECAY] = 0.5 ** (dt / fp[P_SENT_HL])
+    cc[C_LAM_VALUE] = 0.5 ** (dt / fp[P_VALUE_HL])
+    n_act = min(int(fp[P_ACT_N]), MAX_ACT_SCALES)  # the bound protects cc (config checks it too)
+    std = fp[P_ACT_VOL] if n_act == 1 else fp[P_ACT_VOL] / math.sqrt(n_act)
+    for i in range(n_act):
+        phi = 0.5 ** (dt / _act_halflife_s(fp, i, n_act))
+        cc[C_PHI0 + i] = phi
+        cc[C_COEF0 + i] = std * math.sqrt(1.0 - phi * phi)
+    for lv in range(int(fp[P_MM_LEVELS])):
+        cc[C_DECAY0 + lv] = fp[P_MM_DECAY] ** lv
+
+
+@njit(cache=True)
+def _fill_snapshot_cache(ff, fp, cc):
+    """Fill the per-snapshot entries of cc: the makers' stress and width, the activity multipliers.
+
+    Noise market-order activity at ``t_s`` is ``_intraday_shape x cc[C_ACT]``, with
+    ``cc[C_ACT] = exp(log activity - activity_vol^2 / 2)`` (mean 1); limit orders use
+    ``exp(beta x log activity - beta^2 activity_vol^2 / 2)`` with ``beta = activity_limit_exponent``
+    (beta = 1: the same as market orders).
+    """
+    excess, imb = _stress(ff, fp)
+    cc[C_EXCESS] = excess
+    cc[C_IMB] = imb
+    cc[C_WIDTH] = _maker_width(ff, fp)
+    cc[C_ACT] = math.exp(ff[FF_LOG_ACT] - 0.5 * fp[P_ACT_VOL] ** 2)
+    beta = fp[P_ACT_LIMIT_EXP]
+    if beta == 1.0:
+        cc[C_LACT] = cc[C_ACT]
+    else:
+        s2 = fp[P_ACT_VOL] ** 2
+        cc[C_LACT] = math.exp(beta * ff[FF_LOG_ACT] - 0.5 * beta * beta * s2)
+
+
 # ================================================================ snapshots
 @njit(cache=True)
-def _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, t_ns):
+def _snapshot(levels, sc, trades, fi, ff, fp, cc, snaps, u, t_ns):
     """Record L1 at ``t_ns``; update realized vol, imbalance, activity (2 uniforms per activity factor)."""
     n = fi[FI_N_SNAP]
     bid = sc[K.SC_BEST_BID]
@@ -449,35 +494,33 @@ def _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, t_ns):
     snaps[n, S_MSGS] = sc[K.SC_N_MESSAGES]
     fi[FI_N_SNAP] = n + 1
 
-    dt = fp[P_SNAP_S]
     mid = _reference_ticks(sc, fi)
     if ff[FF_MID_PREV] > 0.0:
         r = math.log(mid / ff[FF_MID_PREV])
-        lam = 0.5 ** (dt / fp[P_VOL_HL])
+        lam = cc[C_LAM_VOL]
         ff[FF_VAR] = lam * ff[FF_VAR] + (1.0 - lam) * r * r
     ff[FF_MID_PREV] = mid
-    lam = 0.5 ** (dt / fp[P_IMB_HL])
+    lam = cc[C_LAM_IMB]
     ff[FF_IMB] = lam * ff[FF_IMB] + (1.0 - lam) * fi[FI_SIGNED_VOL_1S]
     ff[FF_ABS] = lam * ff[FF_ABS] + (1.0 - lam) * fi[FI_ABS_VOL_1S]
     fi[FI_SIGNED_VOL_1S] = 0
     fi[FI_ABS_VOL_1S] = 0
-    ff[FF_SENTIMENT] *= 0.5 ** (dt / fp[P_SENT_HL])
-    lam = 0.5 ** (dt / fp[P_VALUE_HL])
+    ff[FF_SENTIMENT] *= cc[C_SENT_DECAY]
+    lam = cc[C_LAM_VALUE]
     ff[FF_VALUE] = lam * ff[FF_VALUE] + (1.0 - lam) * mid
     if fp[P_VALUE_CAP] > 0.0:  # their capital recycles as their value belief catches up
         ff[FF_VALUE_INV] *= lam
     # log-activity: a sum of OU factors, each an exact OU step with a normal from Box-Muller
     n_act = min(int(fp[P_ACT_N]), MAX_ACT_SCALES)  # the bound protects ff (config checks it too)
-    std = fp[P_ACT_VOL] if n_act == 1 else fp[P_ACT_VOL] / math.sqrt(n_act)
     total = 0.0
     for i in range(n_act):
-        phi = 0.5 ** (dt / _act_halflife_s(fp, i, n_act))
+        phi = cc[C_PHI0 + i]
         u1 = max(u[fi[FI_RNG_POS]], 1e-300)
         u2 = u[fi[FI_RNG_POS] + 1]
         fi[FI_RNG_POS] += 2
         z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
         k = FF_ACT_FACTOR0 + i
-        ff[k] = phi * ff[k] + std * math.sqrt(1.0 - phi * phi) * z
+        ff[k] = phi * ff[k] + cc[C_COEF0 + i] * z
         total += ff[k]
     ff[FF_LOG_ACT] = total
 
@@ -498,15 +541,14 @@ def _send(orders, levels, htab, sc, trades, rejects, fi, t_ns, kind, side, price
 
 
 @njit(cache=True)
-def _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, m, t_ns):
+def _requote(orders, levels, htab, sc, trades, rejects, fi, fp, cc, mm, acct_i, m, t_ns):
     """Market maker ``m`` moves its ladder to the current target: keep, resize, cancel or add quotes."""
     n_levels = int(fp[P_MM_LEVELS])
     step = int(fp[P_MM_STEP])
     owner = fi[FI_OWNER_MM0] + m
     inv = acct_i[owner, A_POSITION]
-    excess, imb = _stress(ff, fp)
-    size_factor = 1.0 / (1.0 + fp[P_MM_W_VOL] * excess + fp[P_MM_W_IMB] * imb)
-    width = _maker_width(ff, fp)
+    size_factor = 1.0 / (1.0 + fp[P_MM_W_VOL] * cc[C_EXCESS] + fp[P_MM_W_IMB] * cc[C_IMB])
+    width = int(cc[C_WIDTH])
     ref = _reference_ticks(sc, fi) - fp[P_MM_SKEW] * inv
     # a mid exactly on a tick (2-tick spread) is broken toward the last aggressor: the maker steps in
     # on the side the market is moving to, so the spread closes at the new price, not the old one
@@ -528,7 +570,7 @@ def _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, 
         touch_qty = max(fp[P_MM_SIZE] * size_factor * taper, fp[P_MM_MIN_SIZE])  # the obligation
         for lv in range(n_levels):
             target_price = bid0 - lv * step if si == 0 else ask0 + lv * step
-            target_qty = int(round(touch_qty * fp[P_MM_DECAY] ** lv))
+            target_qty = int(round(touch_qty * cc[C_DECAY0 + lv]))
             if taper == 0.0 or target_price < minp or target_price > maxp:
                 target_qty = 0
             oid = mm[m, si, lv, Q_OID]
@@ -742,10 +784,11 @@ def _noise_cancel(orders, levels, htab, sc, trades, rejects, fi, noise, u, t_ns)
 
 
 @njit(cache=True, inline="always")
-def _total_rates(ff, fp, fi, t_s):
+def _total_rates(ff, fp, cc, fi, t_s):
     r_mm = fp[P_N_MM] * fp[P_MM_RATE]
-    r_lim = fp[P_NL_RATE] * _limit_activity(ff, fp, t_s)
-    r_mkt = fp[P_NM_RATE] * _activity(ff, fp, t_s)
+    shape = _intraday_shape(ff, fp, t_s)
+    r_lim = fp[P_NL_RATE] * (shape * cc[C_LACT])
+    r_mkt = fp[P_NM_RATE] * (shape * cc[C_ACT])
     if fp[P_VALUE_RATE] > 0.0 and ff[FF_MID_PREV] > 0.0:  # value investors come in size far from value
         gap = ff[FF_VALUE] / ff[FF_MID_PREV] - 1.0
         extra = fp[P_VALUE_RATE] * 100.0 * abs(gap)
@@ -757,11 +800,11 @@ def _total_rates(ff, fp, fi, t_s):
 
 
 @njit(cache=True)
-def _draw_next_event(fi, ff, fp, u):
+def _draw_next_event(fi, ff, fp, cc, u):
     """Draw the time and kind of the next background event (uses 3 uniforms)."""
     now = fi[FI_NOW]
     t_s = now * ff[FF_SECONDS_PER_NS] - ff[FF_OPEN_S]
-    r_mm, r_lim, r_mkt, r_can = _total_rates(ff, fp, fi, t_s)
+    r_mm, r_lim, r_mkt, r_can = _total_rates(ff, fp, cc, fi, t_s)
     total = r_mm + r_lim + r_mkt + r_can
     pos = fi[FI_RNG_POS]
     fi[FI_RNG_POS] = pos + 3
@@ -799,7 +842,7 @@ def settle_new(trades, sc, fi, acct_i, acct_f):
 
 
 @njit(cache=True)
-def _schedule_refill(sc, fi, ff, fp, u, t_ns):
+def _schedule_refill(sc, fi, ff, fp, cc, u, t_ns):
     """If the spread opened wider than the makers' width, a maker requotes after its latency.
 
     The refill is a separate pending event: the Poisson events keep arriving meanwhile.
@@ -808,7 +851,7 @@ def _schedule_refill(sc, fi, ff, fp, u, t_ns):
         return
     bid = sc[K.SC_BEST_BID]
     ask = sc[K.SC_BEST_ASK]
-    width = _maker_width(ff, fp)
+    width = int(cc[C_WIDTH])
     if bid != 0 and ask != 0 and ask - bid <= width:
         return
     pos = fi[FI_RNG_POS]
@@ -841,15 +884,34 @@ def event_bounds(fp):
 
 @njit(cache=True)
 def _run(
-    orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, noise, u, watches, snaps, acct_i, acct_f, t_end
+    orders,
+    levels,
+    htab,
+    sc,
+    trades,
+    rejects,
+    fi,
+    ff,
+    fp,
+    mm,
+    noise,
+    u,
+    watches,
+    snaps,
+    acct_i,
+    acct_f,
+    cc,
+    t_end,
 ):
     max_msgs, max_qty = event_bounds(fp)
     snap_ns = int(round(fp[P_SNAP_S] / ff[FF_SECONDS_PER_NS]))
+    _fill_call_cache(fp, cc)
+    _fill_snapshot_cache(ff, fp, cc)  # the Python side may have changed ff since the last call
     while True:
         if fi[FI_NEXT_T] < 0:
             if fi[FI_RNG_POS] + MAX_UNIFORMS_PER_STEP > u.shape[0]:
                 return NEED_RANDOMS
-            _draw_next_event(fi, ff, fp, u)
+            _draw_next_event(fi, ff, fp, cc, u)
         refill = fi[FI_REFILL_T] < fi[FI_NEXT_T]
         t_ev = fi[FI_REFILL_T] if refill else fi[FI_NEXT_T]
         horizon = min(t_ev, t_end)
@@ -858,7 +920,8 @@ def _run(
                 return NEED_SNAPSHOTS
             if fi[FI_RNG_POS] + MAX_UNIFORMS_PER_STEP > u.shape[0]:
                 return NEED_RANDOMS
-            _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, fi[FI_NEXT_SNAP])
+            _snapshot(levels, sc, trades, fi, ff, fp, cc, snaps, u, fi[FI_NEXT_SNAP])
+            _fill_snapshot_cache(ff, fp, cc)
             _compact_noise(htab, fi, noise)
             fi[FI_NEXT_SNAP] += snap_ns
         if t_ev > t_end:
@@ -874,7 +937,7 @@ def _run(
         if refill:
             fi[FI_REFILL_T] = NO_REFILL
             _requote(
-                orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, fi[FI_REFILL_WHO], t_ev
+                orders, levels, htab, sc, trades, rejects, fi, fp, cc, mm, acct_i, fi[FI_REFILL_WHO], t_ev
             )
             settle_new(trades, sc, fi, acct_i, acct_f)
             hit = check_watches(sc, fi, watches)
@@ -884,7 +947,7 @@ def _run(
             continue
         kind = fi[FI_NEXT_KIND]
         if kind == EV_REQUOTE:
-            _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, fi[FI_NEXT_WHO], t_ev)
+            _requote(orders, levels, htab, sc, trades, rejects, fi, fp, cc, mm, acct_i, fi[FI_NEXT_WHO], t_ev)
         elif kind == EV_NOISE_LIMIT:
             _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, noise, u, t_ev)
         elif kind == EV_NOISE_MARKET:
@@ -893,7 +956,7 @@ def _run(
             _noise_cancel(orders, levels, htab, sc, trades, rejects, fi, noise, u, t_ev)
         fi[FI_NEXT_T] = -1
         if kind != EV_REQUOTE and fp[P_N_MM] > 0:
-            _schedule_refill(sc, fi, ff, fp, u, t_ev)
+            _schedule_refill(sc, fi, ff, fp, cc, u, t_ev)
         settle_new(trades, sc, fi, acct_i, acct_f)
         hit = check_watches(sc, fi, watches)
         if hit >= 0:
@@ -918,6 +981,7 @@ def _run_flow(
     orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, noise, u, watches, snaps, acct_i, acct_f, t_end
 ):
     """``run_flow`` on the unpacked records (``BookState`` fields, then ``FlowState`` fields)."""
+    cc = np.empty(C_DECAY0 + max(int(fp[P_MM_LEVELS]), 1))  # derived values, filled by _run
     return _run(
         borrow(orders),
         borrow(levels),
@@ -935,5 +999,6 @@ def _run_flow(
         borrow(snaps),
         borrow(acct_i),
         borrow(acct_f),
+        borrow(cc),
         t_end,
     )
