@@ -17,7 +17,9 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from market import _lob_kernels as K
@@ -99,6 +101,7 @@ N_WATCH_FIELDS = 3
 # ---- market-maker quotes mm[maker, side_index, level, Q_*]
 Q_OID, Q_PRICE, Q_QTY = range(3)
 N_QUOTE_FIELDS = 3
+PREFETCH_AHEAD = 8  # hash lookups started ahead of use in the noise list's compaction
 NOISE_SLOTS = 4096  # initial room for resting noise orders (doubles on NEED_NOISE_SLOTS)
 
 # ---- values derived once per ``run_flow`` call or once per snapshot, cc[C_*] (float64, private to a call)
@@ -116,8 +119,10 @@ NOISE_SLOTS = 4096  # initial room for resting noise orders (doubles on NEED_NOI
     C_LAM_IMB,
     C_SENT_DECAY,
     C_LAM_VALUE,
-) = range(9)
-C_PHI0 = 9  # cc[C_PHI0 + i]: the i-th activity factor's OU decay per snapshot
+    C_LOG_DEPTH,  # log(1 - noise_limit_depth_p): the geometric draw's denominator
+    C_LOG_SIZE,  # log(1 - noise_limit_size_p)
+) = range(11)
+C_PHI0 = 11  # cc[C_PHI0 + i]: the i-th activity factor's OU decay per snapshot
 C_COEF0 = C_PHI0 + MAX_ACT_SCALES  # cc[C_COEF0 + i]: its innovation's scale, std * sqrt(1 - phi^2)
 C_DECAY0 = C_COEF0 + MAX_ACT_SCALES  # cc[C_DECAY0 + lv]: mm_size_decay ** lv (one per ladder level)
 
@@ -267,6 +272,40 @@ def _rt(typingctx, x):
         return context.cast(builder, args[0], sig.args[0], sig.return_type)
 
     return types.int64(x), codegen
+
+
+@intrinsic
+def _prefetch_row(typingctx, arr, i):
+    """Hint the CPU to start loading row ``i`` of a 2-D array into cache (no effect on any value).
+
+    A lookup whose row is far away in memory then overlaps with the work before it, instead of
+    stalling when it comes.
+    """
+    if not isinstance(arr, types.Array) or arr.ndim != 2 or not isinstance(i, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, value=args[0])
+        row = context.cast(builder, args[1], sig.args[1], types.intp)
+        ptr = cgutils.get_item_pointer2(
+            context,
+            builder,
+            data=ary.data,
+            shape=cgutils.unpack_tuple(builder, ary.shape),
+            strides=cgutils.unpack_tuple(builder, ary.strides),
+            layout=aryty.layout,
+            inds=[row, context.get_constant(types.intp, 0)],
+            wraparound=False,
+            boundscheck=False,
+        )
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])  # read, keep in all cache levels, data
+        return context.get_dummy_value()
+
+    return types.none(arr, i), codegen
 
 
 # ================================================================ accounts
@@ -441,6 +480,8 @@ def _fill_call_cache(fp, cc):
     cc[C_LAM_IMB] = 0.5 ** (dt / fp[P_IMB_HL])
     cc[C_SENT_DECAY] = 0.5 ** (dt / fp[P_SENT_HL])
     cc[C_LAM_VALUE] = 0.5 ** (dt / fp[P_VALUE_HL])
+    cc[C_LOG_DEPTH] = math.log(1.0 - fp[P_NL_DEPTH_P]) if fp[P_NL_DEPTH_P] < 1 else 0.0
+    cc[C_LOG_SIZE] = math.log(1.0 - fp[P_NL_SIZE_P]) if fp[P_NL_SIZE_P] < 1 else 0.0
     n_act = min(int(fp[P_ACT_N]), MAX_ACT_SCALES)  # the bound protects cc (config checks it too)
     std = fp[P_ACT_VOL] if n_act == 1 else fp[P_ACT_VOL] / math.sqrt(n_act)
     for i in range(n_act):
@@ -564,6 +605,14 @@ def _requote(orders, levels, htab, sc, trades, rejects, fi, fp, cc, mm, acct_i, 
         ask0 = sc[K.SC_BEST_BID] + 1
     minp = sc[K.SC_MIN_PRICE]
     maxp = sc[K.SC_MAX_PRICE]
+    # the ladder's hash lookups below mostly miss the cache (its rows are scattered over the table):
+    # start them all now, so the misses overlap instead of coming one after another
+    mask = htab.shape[0] - 1
+    for si in range(2):
+        for lv in range(n_levels):
+            oid = mm[m, si, lv, Q_OID]
+            if oid >= 0:
+                _prefetch_row(htab, K._hash_index(oid, mask))
     for si in range(2):
         side = BUY if si == 0 else SELL
         taper = _inventory_taper(inv if si == 0 else -inv, fp)  # 0: at the hard inventory limit
@@ -668,15 +717,15 @@ def _lean(sc, fi, ff, fp):
 
 
 @njit(cache=True)
-def _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, noise, u, t_ns):
+def _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, cc, noise, u, t_ns):
     pos = fi[FI_RNG_POS]
     side = BUY if u[pos] < 0.5 * (1.0 + _lean(sc, fi, ff, fp)) else SELL
     k = 0
     if fp[P_NL_DEPTH_P] < 1:
-        k = int(math.floor(math.log(max(u[pos + 1], 1e-300)) / math.log(1.0 - fp[P_NL_DEPTH_P])))
+        k = int(math.floor(math.log(max(u[pos + 1], 1e-300)) / cc[C_LOG_DEPTH]))
     qty = 1
     if fp[P_NL_SIZE_P] < 1:
-        qty += int(math.floor(math.log(max(u[pos + 2], 1e-300)) / math.log(1.0 - fp[P_NL_SIZE_P])))
+        qty += int(math.floor(math.log(max(u[pos + 2], 1e-300)) / cc[C_LOG_SIZE]))
     qty = min(qty, int(fp[P_NM_MAX]))  # one cap for every noise order keeps the trade bound valid
     improve = u[pos + 3] < fp[P_NL_IMPROVE]
     fi[FI_RNG_POS] = pos + 4
@@ -865,7 +914,12 @@ def _compact_noise(htab, fi, noise):
     """Drop filled or cancelled orders from the noise traders' list (keeps the cancel hazard per order)."""
     n = fi[FI_N_NOISE]
     k = 0
+    mask = htab.shape[0] - 1
+    for i in range(min(n, PREFETCH_AHEAD)):
+        _prefetch_row(htab, K._hash_index(noise[i], mask))
     for i in range(n):
+        if i + PREFETCH_AHEAD < n:  # the lookups miss the cache: keep a few in flight
+            _prefetch_row(htab, K._hash_index(noise[i + PREFETCH_AHEAD], mask))
         if K.hash_get(htab, noise[i]) >= 0:
             noise[k] = noise[i]
             k += 1
@@ -949,7 +1003,7 @@ def _run(
         if kind == EV_REQUOTE:
             _requote(orders, levels, htab, sc, trades, rejects, fi, fp, cc, mm, acct_i, fi[FI_NEXT_WHO], t_ev)
         elif kind == EV_NOISE_LIMIT:
-            _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, noise, u, t_ev)
+            _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, cc, noise, u, t_ev)
         elif kind == EV_NOISE_MARKET:
             _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, u, t_ev)
         elif kind == EV_NOISE_CANCEL:
