@@ -927,6 +927,21 @@ def _compact_noise(htab, fi, noise):
 
 
 # ================================================================ the loop
+@njit(cache=True, inline="always")
+def _after_event(trades, sc, fi, watches, acct_i, acct_f):
+    """Settle the event's trades and check the watches; -1 or the watch hit.
+
+    The calls' own first tests are made here, inline: most events print no trade and move no price
+    to a watch, and a compiled call passes every array as its fields (7-9 machine words), mostly on the stack.
+    """
+    if sc[K.SC_N_TRADES] > fi[FI_SETTLED]:
+        settle_new(trades, sc, fi, acct_i, acct_f)
+    last = sc[K.SC_LAST]
+    if last == 0 or (last < fi[FI_MIN_UP_WATCH] and last > fi[FI_MAX_DOWN_WATCH]):
+        return -1
+    return check_watches(sc, fi, watches)
+
+
 @njit(cache=True)
 def event_bounds(fp):
     """(most messages, most contracts per message) one background event can send."""
@@ -993,8 +1008,7 @@ def _run(
             _requote(
                 orders, levels, htab, sc, trades, rejects, fi, fp, cc, mm, acct_i, fi[FI_REFILL_WHO], t_ev
             )
-            settle_new(trades, sc, fi, acct_i, acct_f)
-            hit = check_watches(sc, fi, watches)
+            hit = _after_event(trades, sc, fi, watches, acct_i, acct_f)
             if hit >= 0:
                 fi[FI_HIT] = hit
                 return WATCH_HIT
@@ -1009,10 +1023,9 @@ def _run(
         elif kind == EV_NOISE_CANCEL:
             _noise_cancel(orders, levels, htab, sc, trades, rejects, fi, noise, u, t_ev)
         fi[FI_NEXT_T] = -1
-        if kind != EV_REQUOTE and fp[P_N_MM] > 0:
+        if kind != EV_REQUOTE and fp[P_N_MM] > 0 and fi[FI_REFILL_T] == NO_REFILL:
             _schedule_refill(sc, fi, ff, fp, cc, u, t_ev)
-        settle_new(trades, sc, fi, acct_i, acct_f)
-        hit = check_watches(sc, fi, watches)
+        hit = _after_event(trades, sc, fi, watches, acct_i, acct_f)
         if hit >= 0:
             fi[FI_HIT] = hit
             return WATCH_HIT
