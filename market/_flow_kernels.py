@@ -17,7 +17,9 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from market import _lob_kernels as K
@@ -99,7 +101,30 @@ N_WATCH_FIELDS = 3
 # ---- market-maker quotes mm[maker, side_index, level, Q_*]
 Q_OID, Q_PRICE, Q_QTY = range(3)
 N_QUOTE_FIELDS = 3
+PREFETCH_AHEAD = 8  # hash lookups started ahead of use in the noise list's compaction
 NOISE_SLOTS = 4096  # initial room for resting noise orders (doubles on NEED_NOISE_SLOTS)
+
+# ---- values derived once per ``run_flow`` call or once per snapshot, cc[C_*] (float64, private to a call)
+# Per call (functions of the parameters only): the snapshot's decay factors and OU coefficients, the
+# makers' size decay per ladder level. Per snapshot (functions of ff fields that only ``_snapshot`` or
+# the Python side between calls changes): the makers' stress and width, the activity multipliers.
+# Each is the very expression the loop evaluated before, so every result is the same double.
+(
+    C_EXCESS,  # _stress: vol excess over calm
+    C_IMB,  # _stress: |imbalance| (<= 1)
+    C_WIDTH,  # _maker_width (an integer, ticks)
+    C_ACT,  # exp(log activity - var / 2): _activity's stochastic factor
+    C_LACT,  # the same for noise limit orders (_limit_activity)
+    C_LAM_VOL,  # 0.5 ** (snapshot / vol half-life)
+    C_LAM_IMB,
+    C_SENT_DECAY,
+    C_LAM_VALUE,
+    C_LOG_DEPTH,  # log(1 - noise_limit_depth_p): the geometric draw's denominator
+    C_LOG_SIZE,  # log(1 - noise_limit_size_p)
+) = range(11)
+C_PHI0 = 11  # cc[C_PHI0 + i]: the i-th activity factor's OU decay per snapshot
+C_COEF0 = C_PHI0 + MAX_ACT_SCALES  # cc[C_COEF0 + i]: its innovation's scale, std * sqrt(1 - phi^2)
+C_DECAY0 = C_COEF0 + MAX_ACT_SCALES  # cc[C_DECAY0 + lv]: mm_size_decay ** lv (one per ladder level)
 
 
 class FlowState(NamedTuple):
@@ -247,6 +272,40 @@ def _rt(typingctx, x):
         return context.cast(builder, args[0], sig.args[0], sig.return_type)
 
     return types.int64(x), codegen
+
+
+@intrinsic
+def _prefetch_row(typingctx, arr, i):
+    """Hint the CPU to start loading row ``i`` of a 2-D array into cache (no effect on any value).
+
+    A lookup whose row is far away in memory then overlaps with the work before it, instead of
+    stalling when it comes.
+    """
+    if not isinstance(arr, types.Array) or arr.ndim != 2 or not isinstance(i, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, value=args[0])
+        row = context.cast(builder, args[1], sig.args[1], types.intp)
+        ptr = cgutils.get_item_pointer2(
+            context,
+            builder,
+            data=ary.data,
+            shape=cgutils.unpack_tuple(builder, ary.shape),
+            strides=cgutils.unpack_tuple(builder, ary.strides),
+            layout=aryty.layout,
+            inds=[row, context.get_constant(types.intp, 0)],
+            wraparound=False,
+            boundscheck=False,
+        )
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])  # read, keep in all cache levels, data
+        return context.get_dummy_value()
+
+    return types.none(arr, i), codegen
 
 
 # ================================================================ accounts
@@ -405,22 +464,6 @@ def _intraday_shape(ff, fp, t_s):
 
 
 @njit(cache=True, inline="always")
-def _activity(ff, fp, t_s):
-    """Noise-trader (market-order) activity multiplier at ``t_s``: shape x exp(log activity), mean 1."""
-    return _intraday_shape(ff, fp, t_s) * math.exp(ff[FF_LOG_ACT] - 0.5 * fp[P_ACT_VOL] ** 2)
-
-
-@njit(cache=True, inline="always")
-def _limit_activity(ff, fp, t_s):
-    """Noise limit-order activity: shape x exp(beta x log activity), mean 1; beta = 1 is ``_activity``."""
-    beta = fp[P_ACT_LIMIT_EXP]
-    if beta == 1.0:
-        return _activity(ff, fp, t_s)
-    s2 = fp[P_ACT_VOL] ** 2
-    return _intraday_shape(ff, fp, t_s) * math.exp(beta * ff[FF_LOG_ACT] - 0.5 * beta * beta * s2)
-
-
-@njit(cache=True, inline="always")
 def _act_halflife_s(fp, i, n):
     """Half-life of the i-th of n activity factors: geometric from the fastest to the slowest."""
     if n == 1:
@@ -428,9 +471,52 @@ def _act_halflife_s(fp, i, n):
     return fp[P_ACT_MIN_HL] * (fp[P_ACT_HL] / fp[P_ACT_MIN_HL]) ** (i / (n - 1.0))
 
 
+# ================================================================ derived values (cc)
+@njit(cache=True)
+def _fill_call_cache(fp, cc):
+    """Fill the per-call entries of cc: snapshot decay factors, OU coefficients, size decay per level."""
+    dt = fp[P_SNAP_S]
+    cc[C_LAM_VOL] = 0.5 ** (dt / fp[P_VOL_HL])
+    cc[C_LAM_IMB] = 0.5 ** (dt / fp[P_IMB_HL])
+    cc[C_SENT_DECAY] = 0.5 ** (dt / fp[P_SENT_HL])
+    cc[C_LAM_VALUE] = 0.5 ** (dt / fp[P_VALUE_HL])
+    cc[C_LOG_DEPTH] = math.log(1.0 - fp[P_NL_DEPTH_P]) if fp[P_NL_DEPTH_P] < 1 else 0.0
+    cc[C_LOG_SIZE] = math.log(1.0 - fp[P_NL_SIZE_P]) if fp[P_NL_SIZE_P] < 1 else 0.0
+    n_act = min(int(fp[P_ACT_N]), MAX_ACT_SCALES)  # the bound protects cc (config checks it too)
+    std = fp[P_ACT_VOL] if n_act == 1 else fp[P_ACT_VOL] / math.sqrt(n_act)
+    for i in range(n_act):
+        phi = 0.5 ** (dt / _act_halflife_s(fp, i, n_act))
+        cc[C_PHI0 + i] = phi
+        cc[C_COEF0 + i] = std * math.sqrt(1.0 - phi * phi)
+    for lv in range(int(fp[P_MM_LEVELS])):
+        cc[C_DECAY0 + lv] = fp[P_MM_DECAY] ** lv
+
+
+@njit(cache=True)
+def _fill_snapshot_cache(ff, fp, cc):
+    """Fill the per-snapshot entries of cc: the makers' stress and width, the activity multipliers.
+
+    Noise market-order activity at ``t_s`` is ``_intraday_shape x cc[C_ACT]``, with
+    ``cc[C_ACT] = exp(log activity - activity_vol^2 / 2)`` (mean 1); limit orders use
+    ``exp(beta x log activity - beta^2 activity_vol^2 / 2)`` with ``beta = activity_limit_exponent``
+    (beta = 1: the same as market orders).
+    """
+    excess, imb = _stress(ff, fp)
+    cc[C_EXCESS] = excess
+    cc[C_IMB] = imb
+    cc[C_WIDTH] = _maker_width(ff, fp)
+    cc[C_ACT] = math.exp(ff[FF_LOG_ACT] - 0.5 * fp[P_ACT_VOL] ** 2)
+    beta = fp[P_ACT_LIMIT_EXP]
+    if beta == 1.0:
+        cc[C_LACT] = cc[C_ACT]
+    else:
+        s2 = fp[P_ACT_VOL] ** 2
+        cc[C_LACT] = math.exp(beta * ff[FF_LOG_ACT] - 0.5 * beta * beta * s2)
+
+
 # ================================================================ snapshots
 @njit(cache=True)
-def _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, t_ns):
+def _snapshot(levels, sc, trades, fi, ff, fp, cc, snaps, u, t_ns):
     """Record L1 at ``t_ns``; update realized vol, imbalance, activity (2 uniforms per activity factor)."""
     n = fi[FI_N_SNAP]
     bid = sc[K.SC_BEST_BID]
@@ -449,35 +535,33 @@ def _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, t_ns):
     snaps[n, S_MSGS] = sc[K.SC_N_MESSAGES]
     fi[FI_N_SNAP] = n + 1
 
-    dt = fp[P_SNAP_S]
     mid = _reference_ticks(sc, fi)
     if ff[FF_MID_PREV] > 0.0:
         r = math.log(mid / ff[FF_MID_PREV])
-        lam = 0.5 ** (dt / fp[P_VOL_HL])
+        lam = cc[C_LAM_VOL]
         ff[FF_VAR] = lam * ff[FF_VAR] + (1.0 - lam) * r * r
     ff[FF_MID_PREV] = mid
-    lam = 0.5 ** (dt / fp[P_IMB_HL])
+    lam = cc[C_LAM_IMB]
     ff[FF_IMB] = lam * ff[FF_IMB] + (1.0 - lam) * fi[FI_SIGNED_VOL_1S]
     ff[FF_ABS] = lam * ff[FF_ABS] + (1.0 - lam) * fi[FI_ABS_VOL_1S]
     fi[FI_SIGNED_VOL_1S] = 0
     fi[FI_ABS_VOL_1S] = 0
-    ff[FF_SENTIMENT] *= 0.5 ** (dt / fp[P_SENT_HL])
-    lam = 0.5 ** (dt / fp[P_VALUE_HL])
+    ff[FF_SENTIMENT] *= cc[C_SENT_DECAY]
+    lam = cc[C_LAM_VALUE]
     ff[FF_VALUE] = lam * ff[FF_VALUE] + (1.0 - lam) * mid
     if fp[P_VALUE_CAP] > 0.0:  # their capital recycles as their value belief catches up
         ff[FF_VALUE_INV] *= lam
     # log-activity: a sum of OU factors, each an exact OU step with a normal from Box-Muller
     n_act = min(int(fp[P_ACT_N]), MAX_ACT_SCALES)  # the bound protects ff (config checks it too)
-    std = fp[P_ACT_VOL] if n_act == 1 else fp[P_ACT_VOL] / math.sqrt(n_act)
     total = 0.0
     for i in range(n_act):
-        phi = 0.5 ** (dt / _act_halflife_s(fp, i, n_act))
+        phi = cc[C_PHI0 + i]
         u1 = max(u[fi[FI_RNG_POS]], 1e-300)
         u2 = u[fi[FI_RNG_POS] + 1]
         fi[FI_RNG_POS] += 2
         z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
         k = FF_ACT_FACTOR0 + i
-        ff[k] = phi * ff[k] + std * math.sqrt(1.0 - phi * phi) * z
+        ff[k] = phi * ff[k] + cc[C_COEF0 + i] * z
         total += ff[k]
     ff[FF_LOG_ACT] = total
 
@@ -498,15 +582,14 @@ def _send(orders, levels, htab, sc, trades, rejects, fi, t_ns, kind, side, price
 
 
 @njit(cache=True)
-def _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, m, t_ns):
+def _requote(orders, levels, htab, sc, trades, rejects, fi, fp, cc, mm, acct_i, m, t_ns):
     """Market maker ``m`` moves its ladder to the current target: keep, resize, cancel or add quotes."""
     n_levels = int(fp[P_MM_LEVELS])
     step = int(fp[P_MM_STEP])
     owner = fi[FI_OWNER_MM0] + m
     inv = acct_i[owner, A_POSITION]
-    excess, imb = _stress(ff, fp)
-    size_factor = 1.0 / (1.0 + fp[P_MM_W_VOL] * excess + fp[P_MM_W_IMB] * imb)
-    width = _maker_width(ff, fp)
+    size_factor = 1.0 / (1.0 + fp[P_MM_W_VOL] * cc[C_EXCESS] + fp[P_MM_W_IMB] * cc[C_IMB])
+    width = int(cc[C_WIDTH])
     ref = _reference_ticks(sc, fi) - fp[P_MM_SKEW] * inv
     # a mid exactly on a tick (2-tick spread) is broken toward the last aggressor: the maker steps in
     # on the side the market is moving to, so the spread closes at the new price, not the old one
@@ -522,13 +605,21 @@ def _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, 
         ask0 = sc[K.SC_BEST_BID] + 1
     minp = sc[K.SC_MIN_PRICE]
     maxp = sc[K.SC_MAX_PRICE]
+    # the ladder's hash lookups below mostly miss the cache (its rows are scattered over the table):
+    # start them all now, so the misses overlap instead of coming one after another
+    mask = htab.shape[0] - 1
+    for si in range(2):
+        for lv in range(n_levels):
+            oid = mm[m, si, lv, Q_OID]
+            if oid >= 0:
+                _prefetch_row(htab, K._hash_index(oid, mask))
     for si in range(2):
         side = BUY if si == 0 else SELL
         taper = _inventory_taper(inv if si == 0 else -inv, fp)  # 0: at the hard inventory limit
         touch_qty = max(fp[P_MM_SIZE] * size_factor * taper, fp[P_MM_MIN_SIZE])  # the obligation
         for lv in range(n_levels):
             target_price = bid0 - lv * step if si == 0 else ask0 + lv * step
-            target_qty = int(round(touch_qty * fp[P_MM_DECAY] ** lv))
+            target_qty = int(round(touch_qty * cc[C_DECAY0 + lv]))
             if taper == 0.0 or target_price < minp or target_price > maxp:
                 target_qty = 0
             oid = mm[m, si, lv, Q_OID]
@@ -626,15 +717,15 @@ def _lean(sc, fi, ff, fp):
 
 
 @njit(cache=True)
-def _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, noise, u, t_ns):
+def _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, cc, noise, u, t_ns):
     pos = fi[FI_RNG_POS]
     side = BUY if u[pos] < 0.5 * (1.0 + _lean(sc, fi, ff, fp)) else SELL
     k = 0
     if fp[P_NL_DEPTH_P] < 1:
-        k = int(math.floor(math.log(max(u[pos + 1], 1e-300)) / math.log(1.0 - fp[P_NL_DEPTH_P])))
+        k = int(math.floor(math.log(max(u[pos + 1], 1e-300)) / cc[C_LOG_DEPTH]))
     qty = 1
     if fp[P_NL_SIZE_P] < 1:
-        qty += int(math.floor(math.log(max(u[pos + 2], 1e-300)) / math.log(1.0 - fp[P_NL_SIZE_P])))
+        qty += int(math.floor(math.log(max(u[pos + 2], 1e-300)) / cc[C_LOG_SIZE]))
     qty = min(qty, int(fp[P_NM_MAX]))  # one cap for every noise order keeps the trade bound valid
     improve = u[pos + 3] < fp[P_NL_IMPROVE]
     fi[FI_RNG_POS] = pos + 4
@@ -742,10 +833,11 @@ def _noise_cancel(orders, levels, htab, sc, trades, rejects, fi, noise, u, t_ns)
 
 
 @njit(cache=True, inline="always")
-def _total_rates(ff, fp, fi, t_s):
+def _total_rates(ff, fp, cc, fi, t_s):
     r_mm = fp[P_N_MM] * fp[P_MM_RATE]
-    r_lim = fp[P_NL_RATE] * _limit_activity(ff, fp, t_s)
-    r_mkt = fp[P_NM_RATE] * _activity(ff, fp, t_s)
+    shape = _intraday_shape(ff, fp, t_s)
+    r_lim = fp[P_NL_RATE] * (shape * cc[C_LACT])
+    r_mkt = fp[P_NM_RATE] * (shape * cc[C_ACT])
     if fp[P_VALUE_RATE] > 0.0 and ff[FF_MID_PREV] > 0.0:  # value investors come in size far from value
         gap = ff[FF_VALUE] / ff[FF_MID_PREV] - 1.0
         extra = fp[P_VALUE_RATE] * 100.0 * abs(gap)
@@ -757,11 +849,11 @@ def _total_rates(ff, fp, fi, t_s):
 
 
 @njit(cache=True)
-def _draw_next_event(fi, ff, fp, u):
+def _draw_next_event(fi, ff, fp, cc, u):
     """Draw the time and kind of the next background event (uses 3 uniforms)."""
     now = fi[FI_NOW]
     t_s = now * ff[FF_SECONDS_PER_NS] - ff[FF_OPEN_S]
-    r_mm, r_lim, r_mkt, r_can = _total_rates(ff, fp, fi, t_s)
+    r_mm, r_lim, r_mkt, r_can = _total_rates(ff, fp, cc, fi, t_s)
     total = r_mm + r_lim + r_mkt + r_can
     pos = fi[FI_RNG_POS]
     fi[FI_RNG_POS] = pos + 3
@@ -799,7 +891,7 @@ def settle_new(trades, sc, fi, acct_i, acct_f):
 
 
 @njit(cache=True)
-def _schedule_refill(sc, fi, ff, fp, u, t_ns):
+def _schedule_refill(sc, fi, ff, fp, cc, u, t_ns):
     """If the spread opened wider than the makers' width, a maker requotes after its latency.
 
     The refill is a separate pending event: the Poisson events keep arriving meanwhile.
@@ -808,7 +900,7 @@ def _schedule_refill(sc, fi, ff, fp, u, t_ns):
         return
     bid = sc[K.SC_BEST_BID]
     ask = sc[K.SC_BEST_ASK]
-    width = _maker_width(ff, fp)
+    width = int(cc[C_WIDTH])
     if bid != 0 and ask != 0 and ask - bid <= width:
         return
     pos = fi[FI_RNG_POS]
@@ -822,7 +914,12 @@ def _compact_noise(htab, fi, noise):
     """Drop filled or cancelled orders from the noise traders' list (keeps the cancel hazard per order)."""
     n = fi[FI_N_NOISE]
     k = 0
+    mask = htab.shape[0] - 1
+    for i in range(min(n, PREFETCH_AHEAD)):
+        _prefetch_row(htab, K._hash_index(noise[i], mask))
     for i in range(n):
+        if i + PREFETCH_AHEAD < n:  # the lookups miss the cache: keep a few in flight
+            _prefetch_row(htab, K._hash_index(noise[i + PREFETCH_AHEAD], mask))
         if K.hash_get(htab, noise[i]) >= 0:
             noise[k] = noise[i]
             k += 1
@@ -830,6 +927,21 @@ def _compact_noise(htab, fi, noise):
 
 
 # ================================================================ the loop
+@njit(cache=True, inline="always")
+def _after_event(trades, sc, fi, watches, acct_i, acct_f):
+    """Settle the event's trades and check the watches; -1 or the watch hit.
+
+    The calls' own first tests are made here, inline: most events print no trade and move no price
+    to a watch, and a compiled call passes every array as its fields (7-9 machine words), mostly on the stack.
+    """
+    if sc[K.SC_N_TRADES] > fi[FI_SETTLED]:
+        settle_new(trades, sc, fi, acct_i, acct_f)
+    last = sc[K.SC_LAST]
+    if last == 0 or (last < fi[FI_MIN_UP_WATCH] and last > fi[FI_MAX_DOWN_WATCH]):
+        return -1
+    return check_watches(sc, fi, watches)
+
+
 @njit(cache=True)
 def event_bounds(fp):
     """(most messages, most contracts per message) one background event can send."""
@@ -841,15 +953,34 @@ def event_bounds(fp):
 
 @njit(cache=True)
 def _run(
-    orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, noise, u, watches, snaps, acct_i, acct_f, t_end
+    orders,
+    levels,
+    htab,
+    sc,
+    trades,
+    rejects,
+    fi,
+    ff,
+    fp,
+    mm,
+    noise,
+    u,
+    watches,
+    snaps,
+    acct_i,
+    acct_f,
+    cc,
+    t_end,
 ):
     max_msgs, max_qty = event_bounds(fp)
     snap_ns = int(round(fp[P_SNAP_S] / ff[FF_SECONDS_PER_NS]))
+    _fill_call_cache(fp, cc)
+    _fill_snapshot_cache(ff, fp, cc)  # the Python side may have changed ff since the last call
     while True:
         if fi[FI_NEXT_T] < 0:
             if fi[FI_RNG_POS] + MAX_UNIFORMS_PER_STEP > u.shape[0]:
                 return NEED_RANDOMS
-            _draw_next_event(fi, ff, fp, u)
+            _draw_next_event(fi, ff, fp, cc, u)
         refill = fi[FI_REFILL_T] < fi[FI_NEXT_T]
         t_ev = fi[FI_REFILL_T] if refill else fi[FI_NEXT_T]
         horizon = min(t_ev, t_end)
@@ -858,7 +989,8 @@ def _run(
                 return NEED_SNAPSHOTS
             if fi[FI_RNG_POS] + MAX_UNIFORMS_PER_STEP > u.shape[0]:
                 return NEED_RANDOMS
-            _snapshot(levels, sc, trades, fi, ff, fp, snaps, u, fi[FI_NEXT_SNAP])
+            _snapshot(levels, sc, trades, fi, ff, fp, cc, snaps, u, fi[FI_NEXT_SNAP])
+            _fill_snapshot_cache(ff, fp, cc)
             _compact_noise(htab, fi, noise)
             fi[FI_NEXT_SNAP] += snap_ns
         if t_ev > t_end:
@@ -874,28 +1006,26 @@ def _run(
         if refill:
             fi[FI_REFILL_T] = NO_REFILL
             _requote(
-                orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, fi[FI_REFILL_WHO], t_ev
+                orders, levels, htab, sc, trades, rejects, fi, fp, cc, mm, acct_i, fi[FI_REFILL_WHO], t_ev
             )
-            settle_new(trades, sc, fi, acct_i, acct_f)
-            hit = check_watches(sc, fi, watches)
+            hit = _after_event(trades, sc, fi, watches, acct_i, acct_f)
             if hit >= 0:
                 fi[FI_HIT] = hit
                 return WATCH_HIT
             continue
         kind = fi[FI_NEXT_KIND]
         if kind == EV_REQUOTE:
-            _requote(orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, acct_i, fi[FI_NEXT_WHO], t_ev)
+            _requote(orders, levels, htab, sc, trades, rejects, fi, fp, cc, mm, acct_i, fi[FI_NEXT_WHO], t_ev)
         elif kind == EV_NOISE_LIMIT:
-            _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, noise, u, t_ev)
+            _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, cc, noise, u, t_ev)
         elif kind == EV_NOISE_MARKET:
             _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, u, t_ev)
         elif kind == EV_NOISE_CANCEL:
             _noise_cancel(orders, levels, htab, sc, trades, rejects, fi, noise, u, t_ev)
         fi[FI_NEXT_T] = -1
-        if kind != EV_REQUOTE and fp[P_N_MM] > 0:
-            _schedule_refill(sc, fi, ff, fp, u, t_ev)
-        settle_new(trades, sc, fi, acct_i, acct_f)
-        hit = check_watches(sc, fi, watches)
+        if kind != EV_REQUOTE and fp[P_N_MM] > 0 and fi[FI_REFILL_T] == NO_REFILL:
+            _schedule_refill(sc, fi, ff, fp, cc, u, t_ev)
+        hit = _after_event(trades, sc, fi, watches, acct_i, acct_f)
         if hit >= 0:
             fi[FI_HIT] = hit
             return WATCH_HIT
@@ -918,6 +1048,7 @@ def _run_flow(
     orders, levels, htab, sc, trades, rejects, fi, ff, fp, mm, noise, u, watches, snaps, acct_i, acct_f, t_end
 ):
     """``run_flow`` on the unpacked records (``BookState`` fields, then ``FlowState`` fields)."""
+    cc = np.empty(C_DECAY0 + max(int(fp[P_MM_LEVELS]), 1))  # derived values, filled by _run
     return _run(
         borrow(orders),
         borrow(levels),
@@ -935,5 +1066,6 @@ def _run_flow(
         borrow(snaps),
         borrow(acct_i),
         borrow(acct_f),
+        borrow(cc),
         t_end,
     )
