@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
-from market.black76 import DAYS_PER_YEAR, DELTA, SECONDS_PER_DAY, _fill_greeks
+from market.black76 import DAYS_PER_YEAR, SECONDS_PER_DAY, _fill_greeks
 from market.black76.scalar import _INV_SQRT2
 from market.ivsurface import IVSurface, smile_total_vol
 from market.positions import OptionBook
@@ -121,35 +121,6 @@ def book_greek_totals(book: OptionBook, surface: IVSurface, F: float, t_seconds:
         p.skew, p.curvature, p.sigma_floor_ann, p.sigma_cap_ann, float(rate_cc), _NO_TABLE, totals,
     ) if n else 0  # fmt: skip
     return totals, int(m)
-
-
-@njit(cache=True)
-def _corner_deltas(F0, F1, strike, tau0, tau1, is_call, qty, sigma0, sigma1, rate_cc, no_table, out):
-    """``out[4a + 2b + d]``: delta total at spot ``(F0, F1)[a]``, vols ``b``, times ``d``."""
-    totals = np.empty(8)
-    for a in range(2):
-        F = F0 if a == 0 else F1
-        for b in range(2):
-            sig = sigma0 if b == 0 else sigma1
-            for d in range(2):
-                tau = tau0 if d == 0 else tau1
-                _fill_greeks(F, strike, tau, is_call, sig, qty, rate_cc, no_table, totals, False)
-                out[4 * a + 2 * b + d] = totals[DELTA]
-
-
-def corner_deltas(F: tuple[float, float], strike: np.ndarray, tau: tuple[np.ndarray, np.ndarray],
-                  is_call: np.ndarray, qty: np.ndarray, sigma: tuple[np.ndarray, np.ndarray],
-                  rate_cc: float) -> np.ndarray:
-    """Options delta totals ``[8]`` of live positions at the 8 corners of (spot, vols, time).
-
-    Entry ``4a + 2b + d`` uses ``F[a]``, ``sigma[b]`` and ``tau[d]`` (every ``tau > 0``, every
-    ``qty != 0``: the survivors of ``market.exposures.hedge_target_split``); one compiled call
-    instead of eight.
-    """
-    out = np.empty(8)
-    _corner_deltas(float(F[0]), float(F[1]), strike, tau[0], tau[1], is_call, qty, sigma[0], sigma[1],
-                   float(rate_cc), _NO_TABLE, out)  # fmt: skip
-    return out
 
 
 @njit(cache=True)

@@ -52,27 +52,6 @@ def test_one_pass_exposures_of_an_empty_book():
     assert x.n_live == 0 and x.delta_es == 0.0 and x.gamma_usd_per_pct == 0.0
 
 
-def test_corner_deltas_equal_hedge_target_of_bits():
-    from market._exposure_kernel import corner_deltas
-    from market.exposures import ES_PER_OPTION_DELTA, hedge_target_of
-
-    rng = np.random.default_rng(11)
-    n = 40
-    k = np.round(rng.uniform(6000, 7200, n) / 5) * 5
-    tau0 = rng.uniform(1e-4, 0.3, n)
-    taus = (tau0, tau0 * rng.uniform(0.5, 1.0, n))
-    c = rng.integers(0, 2, n).astype(np.bool_)
-    q = rng.integers(-900, 900, n).astype(np.float64) + 0.5
-    sigmas = (rng.uniform(0.1, 0.6, n), rng.uniform(0.1, 0.6, n))
-    spots = (6600.0, 6571.25)
-    got = corner_deltas(spots, k, taus, c, q, sigmas, 0.04)
-    for a in (0, 1):
-        for b in (0, 1):
-            for d in (0, 1):
-                want = hedge_target_of(spots[a], k, taus[d], c, q, sigmas[b], 0.04)
-                assert float(-ES_PER_OPTION_DELTA * got[4 * a + 2 * b + d]) + 0.0 == want
-
-
 def test_split_deltas_equal_hedge_target_of_bits():
     """The fused delta-only pass of hedge_target_split equals portfolio_greeks' delta sums bit for bit."""
     from market._exposure_kernel import split_deltas
