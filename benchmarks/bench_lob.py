@@ -23,6 +23,16 @@ from market import types as T  # noqa: E402
 from market.lob import OrderBook, replay  # noqa: E402
 
 
+def _message_oids(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
+    """Order ids: message i gets oid i; cancels and modifies point at one of the ~2,000 previous oids."""
+    n = kind.shape[0]
+    oid = np.arange(n, dtype=np.int64)
+    is_ref = (kind == T.CANCEL) | (kind == T.MODIFY)
+    back = rng.integers(1, 2_000, size=n)
+    oid[is_ref] = np.maximum(np.arange(n)[is_ref] - back[is_ref], 0)
+    return oid
+
+
 def realistic_stream(n: int, seed: int = 7, mid_ticks: int = 26_568) -> np.ndarray:
     """About 60% limits near the touch, 25% cancels, 10% market, 3% modifies, 2% stops.
 
@@ -41,11 +51,7 @@ def realistic_stream(n: int, seed: int = 7, mid_ticks: int = 26_568) -> np.ndarr
     price = mid - side * offset
     trigger = mid + side * (2 + rng.geometric(0.2, size=n))
     qty = rng.geometric(0.3, size=n)
-    oid = np.arange(n, dtype=np.int64)
-    # cancels and modifies point at one of the ~2,000 most recent messages' oids
-    is_ref = (kind == T.CANCEL) | (kind == T.MODIFY)
-    back = rng.integers(1, 2_000, size=n)
-    oid[is_ref] = np.maximum(np.arange(n)[is_ref] - back[is_ref], 0)
+    oid = _message_oids(rng, kind)
     msgs["time"] = np.arange(n, dtype=np.int64) * 1_000
     msgs["kind"] = kind
     msgs["side"] = side
@@ -81,10 +87,7 @@ def hostile_stream(n: int, seed: int = 11, mid_ticks: int = 26_568) -> np.ndarra
     trigger = mid + side * rng.integers(1, 9, size=n)
     qty = rng.geometric(0.3, size=n)
     sweep_qty = 15 + rng.geometric(0.1, size=n)  # about 3 levels of this stream's depth near the touch
-    oid = np.arange(n, dtype=np.int64)
-    is_ref = (kind == T.CANCEL) | (kind == T.MODIFY)
-    back = rng.integers(1, 2_000, size=n)
-    oid[is_ref] = np.maximum(np.arange(n)[is_ref] - back[is_ref], 0)
+    oid = _message_oids(rng, kind)
     msgs["time"] = np.arange(n, dtype=np.int64) * 1_000
     msgs["kind"] = kind
     msgs["side"] = side

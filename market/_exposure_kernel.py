@@ -138,33 +138,29 @@ def _delta_one(F, K, tau, w, sig, rate_cc):
 
 
 @njit(cache=True)
+def _delta_sum(F, strike, is_call, tau, q, sig, rate_cc, live_tau, live_q):
+    """``sum q_i delta_i`` at ``(F, tau, sig)`` over the series with ``live_tau > 0``, ``live_q != 0``."""
+    acc = 0.0
+    for i in range(strike.shape[0]):
+        if live_tau[i] > 0.0 and live_q[i] != 0.0:
+            w = 1.0 if is_call[i] > 0 else -1.0
+            acc += q[i] * _delta_one(F, strike[i], tau[i], w, sig[i], rate_cc)
+    return acc
+
+
+@njit(cache=True)
 def _split_deltas(F0, F1, strike, is_call, tau0, tau1, q0, q1, sigma0, sigma1, rate_cc, out):
     """The 10 delta totals of ``market.exposures.hedge_target_split`` (see :func:`split_deltas`)."""
-    n = strike.shape[0]
     for a in range(2):
         F = F0 if a == 0 else F1
         for b in range(2):
             sig = sigma0 if b == 0 else sigma1
             for d in range(2):
                 tau = tau0 if d == 0 else tau1
-                acc = 0.0
-                for i in range(n):
-                    if tau1[i] > 0.0 and q0[i] != 0.0:  # the survivors
-                        w = 1.0 if is_call[i] > 0 else -1.0
-                        acc += q0[i] * _delta_one(F, strike[i], tau[i], w, sig[i], rate_cc)
-                out[4 * a + 2 * b + d] = acc
-    acc = 0.0
-    for i in range(n):
-        if tau1[i] > 0.0 and q1[i] != 0.0:
-            w = 1.0 if is_call[i] > 0 else -1.0
-            acc += q1[i] * _delta_one(F1, strike[i], tau1[i], w, sigma1[i], rate_cc)
-    out[8] = acc
-    acc = 0.0
-    for i in range(n):
-        if tau0[i] > 0.0 and q0[i] != 0.0:
-            w = 1.0 if is_call[i] > 0 else -1.0
-            acc += q0[i] * _delta_one(F0, strike[i], tau0[i], w, sigma0[i], rate_cc)
-    out[9] = acc
+                # the survivors: alive at the second time, held at the first
+                out[4 * a + 2 * b + d] = _delta_sum(F, strike, is_call, tau, q0, sig, rate_cc, tau1, q0)
+    out[8] = _delta_sum(F1, strike, is_call, tau1, q1, sigma1, rate_cc, tau1, q1)
+    out[9] = _delta_sum(F0, strike, is_call, tau0, q0, sigma0, rate_cc, tau0, q0)
 
 
 def split_deltas(F0: float, F1: float, strike: np.ndarray, is_call: np.ndarray, tau0: np.ndarray,

@@ -520,56 +520,16 @@ def _cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_cli_sweep_runs_and_summarises(tmp_path, capsys, calls):
     out = tmp_path / "s"
-    code, stdout, _ = _cli(
-        capsys,
-        "sweep",
-        "calm",
-        "--grid",
-        "x=0,1",
-        "--random",
-        "y=0:1",
-        "--lhs",
-        "3",
-        "--seeds",
-        "2",
-        "--workers",
-        "1",
-        "--set",
-        "z=5",
-        "--runner",
-        RUNNER,
-        "--no-progress",
-        "--out",
-        str(out),
-    )
+    argv = ("sweep", "calm", "--grid", "x=0,1", "--random", "y=0:1", "--lhs", "3", "--seeds", "2",
+            "--workers", "1", "--set", "z=5", "--runner", RUNNER, "--no-progress", "--out", str(out))
+    code, stdout, _ = _cli(capsys, *argv)
     assert code == 0
     assert "12 runs (12 ok, 0 error; 0 were already done)" in stdout and "runs.parquet" in stdout
     df = pd.read_parquet(out / "runs.parquet")
     assert len(df) == 12 and df["y"].nunique() == 3
     assert all("z=5" in c["overrides"] for c in read_calls(calls))
     assert read_sweep_spec(out)["design"]["lhs"] == 3
-    code, stdout, _ = _cli(
-        capsys,
-        "sweep",
-        "calm",
-        "--grid",
-        "x=0,1",
-        "--random",
-        "y=0:1",
-        "--lhs",
-        "3",
-        "--seeds",
-        "2",
-        "--workers",
-        "1",
-        "--set",
-        "z=5",
-        "--runner",
-        RUNNER,
-        "--no-progress",
-        "--out",
-        str(out),
-    )
+    code, stdout, _ = _cli(capsys, *argv)  # the same sweep again: everything resumes
     assert code == 0 and "12 were already done" in stdout
 
 
