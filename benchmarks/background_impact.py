@@ -14,7 +14,7 @@ Measured on ``nov20_2025_spark`` (seeds 0-19, 50 contracts/min from 10:00 for 3 
 2026-12-01): when the selling stops the mid is 0.65% [0.35, 1.02] lower (0.07% per 1,000 contracts)
 and 0.60% at the close, the value belief having moved 0.3% of it; with the value traders off
 (``--set flow.value_gain=0 --set flow.value_rate_gain=0``) 1.58% [0.51, 2.37] (0.18% per 1,000),
-2.24% at the close. For scale: the dealers' whole hedge need over a 1% fall is about 1,000-1,500
+2.24% at the close. For scale: the dealers' hedge need over a 1% fall is about 900-2,300
 contracts on that scenario, the CTAs' a few hundred (docs/nov20.md, "The impact budget").
 
 Run: ``python benchmarks/background_impact.py [--scenario S] [--seeds 20] [--first-seed 0]
