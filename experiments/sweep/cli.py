@@ -165,10 +165,28 @@ def _executor(args: argparse.Namespace) -> tuple[int | None, str | None, float]:
     return workers, args.scheduler, worker_timeout_s
 
 
-def _runner(args: argparse.Namespace) -> str:
+def _setup(args: argparse.Namespace) -> tuple[int, int, dict[str, Any]]:
+    """Checked flags that ``sweep`` and ``attribute`` share: ``(n_seeds, root_seed, engine keywords)``.
+
+    The engine keywords (executor, runner, overrides, progress, retry) go to ``run_sweep`` and
+    ``run_attribution`` as they are. Raises a ``ValueError`` naming the first bad flag.
+    """
     from experiments.sweep.spec import DEFAULT_RUNNER
 
-    return args.runner or DEFAULT_RUNNER
+    workers, scheduler, worker_timeout_s = _executor(args)
+    n_seeds = parse_int(args.seeds, "--seeds", 1)
+    root = parse_int(args.root_seed, "--root-seed", 0)
+    assert n_seeds is not None and root is not None
+    engine_kw = {
+        "workers": workers,
+        "scheduler": scheduler,
+        "worker_timeout_s": worker_timeout_s,
+        "runner": args.runner or DEFAULT_RUNNER,
+        "overrides": args.overrides,
+        "progress": not args.no_progress,
+        "retry_errors": args.retry_errors,
+    }
+    return n_seeds, root, engine_kw
 
 
 def _count_records(out: Path) -> int:
@@ -217,12 +235,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = Path(args.out)
     try:
-        workers, scheduler, worker_timeout_s = _executor(args)
-        n_seeds = parse_int(args.seeds, "--seeds", 1)
-        root = parse_int(args.root_seed, "--root-seed", 0)
+        n_seeds, root, engine_kw = _setup(args)
         lhs = parse_int(args.lhs, "--lhs", 1)
         n = parse_int(args.n, "--n", 1)
-        assert n_seeds is not None and root is not None
         points = build_points(args.grid, args.random, lhs=lhs, n=n, root_seed=root)
         seeds = seeds_for(root, n_seeds)
     except ValueError as exc:
@@ -237,19 +252,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     }
     try:
         df = run_sweep(
-            args.scenario,
-            points,
-            seeds,
-            out,
-            workers=workers,
-            scheduler=scheduler,
-            keep_series=args.keep_series,
-            runner=_runner(args),
-            progress=not args.no_progress,
-            overrides=args.overrides,
-            retry_errors=args.retry_errors,
-            design=design,
-            worker_timeout_s=worker_timeout_s,
+            args.scenario, points, seeds, out, keep_series=args.keep_series, design=design, **engine_kw
         )
     except SweepConfigError as exc:
         return fail_line(exc)
@@ -276,28 +279,13 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = Path(args.out)
     try:
-        workers, scheduler, worker_timeout_s = _executor(args)
-        n_seeds = parse_int(args.seeds, "--seeds", 1)
-        root = parse_int(args.root_seed, "--root-seed", 0)
-        assert n_seeds is not None and root is not None
+        n_seeds, root, engine_kw = _setup(args)
         seeds = seeds_for(root, n_seeds)
     except ValueError as exc:
         return fail_line(exc)
     classes = [c.strip() for c in str(args.classes).split(",") if c.strip()]
     try:
-        table = run_attribution(
-            args.scenario,
-            seeds,
-            out,
-            classes=classes,
-            workers=workers,
-            scheduler=scheduler,
-            runner=_runner(args),
-            overrides=args.overrides,
-            progress=not args.no_progress,
-            retry_errors=args.retry_errors,
-            worker_timeout_s=worker_timeout_s,
-        )
+        table = run_attribution(args.scenario, seeds, out, classes=classes, **engine_kw)
     except SweepConfigError as exc:
         return fail_line(exc)
     except KeyboardInterrupt:
