@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from market import black76 as b76  # noqa: E402
-from market.exposures import dealer_exposures, gex_profile, gex_profile_of, live_positions  # noqa: E402
+from market.exposures import dealer_exposures, live_positions  # noqa: E402
+from market.gex import gex_profile, gex_profile_of  # noqa: E402
 from market.ivsurface import IVSurface  # noqa: E402
 from market.positions import OptionBook  # noqa: E402
 

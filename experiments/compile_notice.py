@@ -42,7 +42,7 @@ KERNEL_MODULES: dict[str, float] = {
     "market.black76.scalar": 2.0,
     "market.black76.vectorised": 3.0,
     "market.ivsurface": 2.0,
-    "market.exposures": 2.0,
+    "market.gex": 2.0,
     "market._exposure_kernel": 1.0,
 }
 
@@ -83,8 +83,8 @@ def has_fresh_index(cache_path: Path, source: Path) -> bool:
 def _cache_path(module: object) -> Path | None:
     """The folder numba caches ``module``'s functions in (None if caching is off, e.g. JIT disabled).
 
-    Only the module's own kernels count: one imported from another folder (``market.exposures`` uses
-    ``market.black76``'s) is cached in that folder.
+    Only the module's own kernels count: one imported from another folder (``market._exposure_kernel``
+    uses ``market.black76``'s) is cached in that folder.
     """
     from numba.core.dispatcher import Dispatcher
 

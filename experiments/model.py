@@ -35,7 +35,7 @@ from experiments.config import ScenarioConfig
 from experiments.event_clock import EventClock
 from experiments.flow_split import DealerFlowSplit
 from market.exchange import Exchange, WatchHit
-from market.exposures import gamma_flip, gex_profile
+from market.gex import gamma_flip, gex_profile
 from market.options_desk import OptionsDesk
 
 PRIORITY_WATCH = Priority.HIGH  # reactions to a price crossing run before other events at that time

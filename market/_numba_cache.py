@@ -2,10 +2,10 @@
 
 numba validates a cached kernel against a stamp of *its own* source file only. A kernel compiles the
 kernels it calls into itself, across modules: the flow kernel (``_flow_kernels.py``) carries a copy
-of the order book's step (``_lob_kernels.py``), ``exposures.py`` carries the Black-76 greeks. After an
-edit of ``_lob_kernels.py`` alone numba would still load the flow kernel's old machine code, which can
-disagree with the new book layout (seen in this project: a run that never ended after the order-id
-hash changed). So the cache lives in a sub-folder named by a digest of every ``.py`` file of the
+of the order book's step (``_lob_kernels.py``), ``_exposure_kernel.py`` carries the Black-76 greeks.
+After an edit of ``_lob_kernels.py`` alone numba would still load the flow kernel's old machine code,
+which can disagree with the new book layout (seen in this project: a run that never ended after the
+order-id hash changed). So the cache lives in a sub-folder named by a digest of every ``.py`` file of the
 ``market`` package: any edit of the market code starts a fresh folder, unchanged code keeps its cache.
 
 The base folder is ``NUMBA_CACHE_DIR`` (the Makefile sets ``.numba_cache``), else

@@ -165,7 +165,7 @@ class EventPremium:
         return self.event_day * SECONDS_PER_DAY + self.event_t_seconds
 
 
-# ---- compiled smile (shared with the GEX kernel in market.exposures) -------------------------
+# ---- compiled smile (shared with the GEX kernel in market.gex) -------------------------------
 
 
 @njit(cache=True)

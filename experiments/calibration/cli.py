@@ -7,12 +7,19 @@ Exit codes: 0 done; 2 bad input (one line ``cascade: error: ...`` on stderr, not
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from experiments.sweep.cli import fail_line, parse_int
+from experiments.sweep.cli import (
+    add_scenario_arg,
+    add_scheduler_flag,
+    add_set_flag,
+    fail_line,
+    interrupted,
+    parse_int,
+    parse_workers,
+)
 
 __all__ = ["cmd_calibrate", "cmd_sensitivity", "register"]
 
@@ -33,7 +40,7 @@ def register(subparsers: Any) -> None:
         "OUT/trials.parquet, OUT/best.json, OUT/best_set.txt (--set arguments), OUT/best_scenario.toml and "
         "OUT/plots/. " + _EXEC,
     )
-    c.add_argument("scenario", help="shipped scenario name or path to a TOML file")
+    add_scenario_arg(c)
     c.add_argument(
         "--targets", required=True, metavar="FILE", help="targets TOML (or a shipped name: nov20_2025)"
     )
@@ -53,7 +60,7 @@ def register(subparsers: Any) -> None:
         "engine (resumable) and write first-order and total Sobol indices (or Morris mu*) with 95%% "
         "intervals to OUT/indices.csv and OUT/plots/indices.png. " + _EXEC,
     )
-    s.add_argument("scenario", help="shipped scenario name or path to a TOML file")
+    add_scenario_arg(s)
     _params(s)
     s.add_argument("--method", default="sobol", choices=("sobol", "morris"), help="SALib method")
     s.add_argument(
@@ -88,15 +95,8 @@ def _params(p: argparse.ArgumentParser) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root-seed", default="0", metavar="S", help="root of the seeds and samplers (default 0)")
     p.add_argument("--workers", metavar="K", help="local workers (default 1)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override applied to every run (repeatable)",
-    )
+    add_scheduler_flag(p)
+    add_set_flag(p)
     p.add_argument(
         "--runner", default=None, metavar="MODULE:FUNC", help="runner function (tests, benchmarks)"
     )
@@ -109,9 +109,7 @@ def _setup(args: argparse.Namespace) -> dict[str, Any]:
     from experiments.sweep.designs import seeds_for
     from experiments.sweep.spec import DEFAULT_RUNNER
 
-    workers = parse_int(args.workers, "--workers", 1)
-    if workers is not None and args.scheduler is not None:
-        raise ValueError("give either --workers or --scheduler, not both")
+    workers = parse_workers(args)
     if args.scheduler is None and workers is None:
         workers = 1
     n_seeds = parse_int(args.seeds, "--seeds", 1)
@@ -147,11 +145,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     except (ValueError, SweepConfigError) as exc:
         return fail_line(exc)
     except KeyboardInterrupt:
-        print(
-            f"cascade: interrupted; the study is saved in {args.out}; re-run the same command to resume",
-            file=sys.stderr,
-        )
-        return 130
+        return interrupted(f"the study is saved in {args.out}")
     out = Path(args.out)
     n_ok = int((table["state"] == "COMPLETE").sum())
     wall_s = time.perf_counter() - t0
@@ -194,11 +188,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     except (ValueError, SweepConfigError) as exc:
         return fail_line(exc)
     except KeyboardInterrupt:
-        print(
-            f"cascade: interrupted; finished runs are saved in {args.out}; re-run the same command to resume",
-            file=sys.stderr,
-        )
-        return 130
+        return interrupted(f"finished runs are saved in {args.out}")
     cols = (
         ["S1", "S1_conf", "ST", "ST_conf"] if args.method == "sobol" else ["mu_star", "mu_star_conf", "sigma"]
     )

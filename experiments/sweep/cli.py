@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
         description="Run SCENARIO over design points x seeds; writes OUT/runs.parquet (one row per run). "
         "Re-running the same command resumes: finished runs are skipped. " + _EXECUTOR_HELP,
     )
-    p.add_argument("scenario", help="shipped scenario name or path to a TOML file")
+    add_scenario_arg(p)
     p.add_argument(
         "--grid",
         action="append",
@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
         "max_drawdown_pct and close_return_pct with a 95% t-interval. Writes OUT/attribution.parquet, "
         ".csv and .json. Resumable like sweep. " + _EXECUTOR_HELP,
     )
-    a.add_argument("scenario", help="shipped scenario name or path to a TOML file")
+    add_scenario_arg(a)
     a.add_argument(
         "--classes",
         metavar="A,B,...",
@@ -96,21 +96,14 @@ def _common(p: argparse.ArgumentParser, default_seeds: str) -> None:
     p.add_argument(
         "--workers", metavar="N", help="local Dask worker processes (default: all cores; 1: in this process)"
     )
-    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    add_scheduler_flag(p)
     p.add_argument(
         "--worker-timeout",
         metavar="SECONDS",
         default="60",
         help="with --scheduler: seconds to wait for a first worker, then exit 2 (default: %(default)s)",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override applied to every run (repeatable)",
-    )
+    add_set_flag(p)
     p.add_argument("--retry-errors", action="store_true", help="re-run runs that failed before")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
@@ -120,6 +113,28 @@ def _common(p: argparse.ArgumentParser, default_seeds: str) -> None:
         help="runner function (default: experiments.runner:run_summary; for tests and benchmarks)",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+
+
+def add_scenario_arg(p: argparse.ArgumentParser) -> None:
+    """The ``scenario`` positional argument (shared with ``cascade calibrate`` and ``sensitivity``)."""
+    p.add_argument("scenario", help="shipped scenario name or path to a TOML file")
+
+
+def add_scheduler_flag(p: argparse.ArgumentParser) -> None:
+    """The ``--scheduler ADDRESS`` flag (shared with ``cascade calibrate`` and ``sensitivity``)."""
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+
+
+def add_set_flag(p: argparse.ArgumentParser) -> None:
+    """The repeatable ``--set KEY=VALUE`` flag into ``args.overrides`` (shared with calibration)."""
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override applied to every run (repeatable)",
+    )
 
 
 class _Usage(ValueError):
@@ -159,29 +174,53 @@ def _seconds(text: str, flag: str) -> float:
 def _executor(args: argparse.Namespace) -> tuple[int | None, str | None, float]:
     """Checked ``(workers, scheduler, worker_timeout_s)`` from the executor flags (seconds)."""
     worker_timeout_s = _seconds(args.worker_timeout, "--worker-timeout")
+    return parse_workers(args), args.scheduler, worker_timeout_s
+
+
+def parse_workers(args: argparse.Namespace) -> int | None:
+    """``--workers`` as an integer >= 1 (None: not given); a ``ValueError`` if ``--scheduler`` is too."""
     workers = parse_int(args.workers, "--workers", 1)
     if workers is not None and args.scheduler is not None:
         raise _Usage("give either --workers or --scheduler, not both")
-    return workers, args.scheduler, worker_timeout_s
+    return workers
 
 
-def _runner(args: argparse.Namespace) -> str:
+def _setup(args: argparse.Namespace) -> tuple[int, int, dict[str, Any]]:
+    """Checked flags that ``sweep`` and ``attribute`` share: ``(n_seeds, root_seed, engine keywords)``.
+
+    The engine keywords (executor, runner, overrides, progress, retry) go to ``run_sweep`` and
+    ``run_attribution`` as they are. Raises a ``ValueError`` naming the first bad flag.
+    """
     from experiments.sweep.spec import DEFAULT_RUNNER
 
-    return args.runner or DEFAULT_RUNNER
+    workers, scheduler, worker_timeout_s = _executor(args)
+    n_seeds = parse_int(args.seeds, "--seeds", 1)
+    root = parse_int(args.root_seed, "--root-seed", 0)
+    assert n_seeds is not None and root is not None
+    engine_kw = {
+        "workers": workers,
+        "scheduler": scheduler,
+        "worker_timeout_s": worker_timeout_s,
+        "runner": args.runner or DEFAULT_RUNNER,
+        "overrides": args.overrides,
+        "progress": not args.no_progress,
+        "retry_errors": args.retry_errors,
+    }
+    return n_seeds, root, engine_kw
 
 
 def _count_records(out: Path) -> int:
     return sum(1 for p in (out / "runs").glob("*.json") if not p.name.startswith(".")) if out.is_dir() else 0
 
 
-def _interrupted(out: Path) -> int:
-    print(
-        f"cascade: interrupted; {_count_records(out)} finished runs are saved in {out}; "
-        "re-run the same command to resume",
-        file=sys.stderr,
-    )
+def interrupted(saved: str) -> int:
+    """Print ``cascade: interrupted; <saved>; re-run the same command to resume`` on stderr; return 130."""
+    print(f"cascade: interrupted; {saved}; re-run the same command to resume", file=sys.stderr)
     return 130
+
+
+def _interrupted(out: Path) -> int:
+    return interrupted(f"{_count_records(out)} finished runs are saved in {out}")
 
 
 def _report(label: str, df: Any, skipped: int, out: Path, wall_s: float) -> int:
@@ -217,12 +256,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = Path(args.out)
     try:
-        workers, scheduler, worker_timeout_s = _executor(args)
-        n_seeds = parse_int(args.seeds, "--seeds", 1)
-        root = parse_int(args.root_seed, "--root-seed", 0)
+        n_seeds, root, engine_kw = _setup(args)
         lhs = parse_int(args.lhs, "--lhs", 1)
         n = parse_int(args.n, "--n", 1)
-        assert n_seeds is not None and root is not None
         points = build_points(args.grid, args.random, lhs=lhs, n=n, root_seed=root)
         seeds = seeds_for(root, n_seeds)
     except ValueError as exc:
@@ -237,19 +273,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     }
     try:
         df = run_sweep(
-            args.scenario,
-            points,
-            seeds,
-            out,
-            workers=workers,
-            scheduler=scheduler,
-            keep_series=args.keep_series,
-            runner=_runner(args),
-            progress=not args.no_progress,
-            overrides=args.overrides,
-            retry_errors=args.retry_errors,
-            design=design,
-            worker_timeout_s=worker_timeout_s,
+            args.scenario, points, seeds, out, keep_series=args.keep_series, design=design, **engine_kw
         )
     except SweepConfigError as exc:
         return fail_line(exc)
@@ -276,28 +300,13 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = Path(args.out)
     try:
-        workers, scheduler, worker_timeout_s = _executor(args)
-        n_seeds = parse_int(args.seeds, "--seeds", 1)
-        root = parse_int(args.root_seed, "--root-seed", 0)
-        assert n_seeds is not None and root is not None
+        n_seeds, root, engine_kw = _setup(args)
         seeds = seeds_for(root, n_seeds)
     except ValueError as exc:
         return fail_line(exc)
     classes = [c.strip() for c in str(args.classes).split(",") if c.strip()]
     try:
-        table = run_attribution(
-            args.scenario,
-            seeds,
-            out,
-            classes=classes,
-            workers=workers,
-            scheduler=scheduler,
-            runner=_runner(args),
-            overrides=args.overrides,
-            progress=not args.no_progress,
-            retry_errors=args.retry_errors,
-            worker_timeout_s=worker_timeout_s,
-        )
+        table = run_attribution(args.scenario, seeds, out, classes=classes, **engine_kw)
     except SweepConfigError as exc:
         return fail_line(exc)
     except KeyboardInterrupt:

@@ -111,9 +111,9 @@ def test_the_notice_is_two_lines_when_cold_and_nothing_when_warm():
 
 
 def test_a_module_is_found_in_the_folder_of_its_own_kernels():
-    """market.exposures imports black76's kernels (another folder): its own decide where its cache is."""
+    """market._exposure_kernel imports black76's kernels (another folder): its own decide its cache."""
+    import market._exposure_kernel as exp
     import market.black76.vectorised as vec
-    import market.exposures as exp
     from experiments import compile_notice as cn
 
     assert cn._cache_path(exp) is not None and cn._cache_path(vec) is not None

@@ -1,4 +1,4 @@
-"""Open interest (market.positions) and dealer exposures, hedge trades, GEX (market.exposures)."""
+"""Open interest (market.positions), exposures and hedge trades (market.exposures), GEX (market.gex)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ from market import black76 as b76
 from market.exposures import (
     ES_PER_OPTION_DELTA,
     dealer_exposures,
-    gamma_flip,
-    gamma_flip_levels,
-    gex_profile,
     hedge_target_es,
     hedge_trade_es,
     live_positions,
 )
+from market.gex import gamma_flip, gamma_flip_levels, gex_profile
 from market.ivsurface import IVSurface, IVSurfaceParams
 from market.positions import OptionBook
 
@@ -281,6 +279,18 @@ def test_gex_profile_recomputes_the_smile_at_each_spot():
     gex = gex_profile(book, s, grid, rate_cc=0.04)
     expected = [dealer_exposures(book, s, x, rate_cc=0.04).gamma_usd_per_pct for x in grid]
     np.testing.assert_allclose(gex, expected, rtol=1e-9)
+
+
+def test_gex_names_still_import_from_market_exposures():
+    import market.exposures as exposures
+    import market.gex as gex
+    from market.exposures import gex_profile_of  # the old path (notebooks, docs)
+
+    assert gex_profile_of is gex.gex_profile_of
+    for name in ("gex_profile", "gamma_flip", "gamma_flip_levels"):
+        assert getattr(exposures, name) is getattr(gex, name)
+    with pytest.raises(AttributeError, match="no attribute 'gex_fill'"):
+        exposures.gex_fill  # noqa: B018
 
 
 def test_gamma_flip_levels_edge_cases():
