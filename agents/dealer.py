@@ -44,6 +44,10 @@ class DealerConfig:
         0.25, "a hedge order is at most this fraction of the market volume since the last (inf: no cap)",
         gt=0, allow_inf=True,
     )
+    hedge_start_s: float = _f(
+        -math.inf, "no hedge trades before this time (seconds from the 09:30 ET open; 0: the cash open;"
+        " -inf: from the session's start)", allow_inf=True,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,7 @@ class DealerParams:
     watch_move_pct: float  # re-hedge between wake-ups after a move of at least this (% of price)
     max_slippage_ticks: int  # a hedge order trades at most this many ticks through the touch
     max_participation: float  # a hedge order is at most this fraction of the volume since the last
+    hedge_start_s: float = -math.inf  # no hedge trades before this time (s from the 09:30 open)
 
 
 class OptionDealer(TraderAgent):
@@ -107,6 +112,8 @@ class OptionDealer(TraderAgent):
     def hedge(self) -> None:
         """Trade toward the target if the gap exceeds the band; re-arm the price watches."""
         p = self.params
+        if self.now_s < p.hedge_start_s:
+            return
         target, gamma = self.target_contracts()
         gap = target - self.position
         if abs(gap) > p.band_contracts:
@@ -153,6 +160,7 @@ def build_crowd(world: World, config: DealerConfig, prev_close_points: float) ->
             watch_move_pct=c.watch_move_pct,
             max_slippage_ticks=c.max_slippage_ticks,
             max_participation=c.max_participation,
+            hedge_start_s=c.hedge_start_s,
         )
         for i in range(c.n_agents)
     ]

@@ -42,6 +42,12 @@ class HedgerConfig:
     monetize_gain_pct: float = _f(200.0, "sell puts back once worth this % more than paid", gt=0, le=1e6)
     strike_pct: float = _f(95.0, "moneyness of new puts (% of spot)", gt=50, lt=120)
     expiry_day: int = _f(1, "expiry of new puts (days after the simulated day)", ge=0, le=3650)
+    panic_strike_pct: float = _f(
+        0.0, "moneyness of the puts bought in a panic (% of spot; 0: strike_pct)", ge=0, lt=120
+    )
+    panic_expiry_day: int = _f(
+        -1, "expiry of the puts bought in a panic (days; 0 = 0DTE; -1: expiry_day)", ge=-1, le=3650
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,8 @@ class HedgerParams:
     strike_pct: float
     expiry_day: int
     panic_max_buys: int = 0  # panic purchases at most (0: no limit)
+    panic_strike_pct: float = 0.0  # moneyness of panic puts (0: strike_pct)
+    panic_expiry_day: int = -1  # expiry of panic puts (-1: expiry_day)
 
 
 @dataclass
@@ -91,6 +99,7 @@ class PutBuyingHedger(TraderAgent):
         F = self.price_points
         t = self.now_s
         self._monetize(F, t)
+        strike_pct, expiry_day = p.strike_pct, p.expiry_day
         if desk.surface.events:
             qty = p.pre_event_qty
         elif self.model.drawdown_pct() >= p.panic_drawdown_pct and (
@@ -98,12 +107,14 @@ class PutBuyingHedger(TraderAgent):
         ):
             qty = p.panic_qty
             self.panic_buys += 1
+            strike_pct = p.panic_strike_pct or strike_pct
+            expiry_day = expiry_day if p.panic_expiry_day < 0 else p.panic_expiry_day
         else:
             qty = p.post_event_qty
         if qty > 0:
-            strike = snap_strike(F * p.strike_pct / 100.0)
-            trade = desk.trade("hedgers", strike, p.expiry_day, False, qty, F, t)
-            self.lots.append(_Lot(strike, p.expiry_day, qty, trade.price_points))
+            strike = snap_strike(F * strike_pct / 100.0)
+            trade = desk.trade("hedgers", strike, expiry_day, False, qty, F, t)
+            self.lots.append(_Lot(strike, expiry_day, qty, trade.price_points))
             self.puts_bought += qty
         self.wake_in(self._interval(), self.decide)
 
@@ -148,6 +159,8 @@ def build_crowd(world: World, config: HedgerConfig) -> list[PutBuyingHedger]:
             c.strike_pct,
             c.expiry_day,
             c.panic_max_buys,
+            c.panic_strike_pct,
+            c.panic_expiry_day,
         )  # fmt: skip
         for i in range(c.n_agents)
     ]

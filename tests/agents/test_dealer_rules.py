@@ -58,6 +58,20 @@ def test_long_gamma_dealer_trades_against_the_move():
     assert traded_after_move(LONG_GAMMA, +2.0)[0] < 0  # sells the rise
 
 
+def test_no_hedge_trade_before_hedge_start_s_and_the_whole_gap_after_it():
+    world = StubWorld(SHORT_GAMMA)
+    world.exchange.now_s = -1800.0  # 09:00 ET, pre-market
+    d = dealer(world, hedge_start_s=0.0)
+    world.move_to(F0 * 0.98)
+    d.hedge()
+    assert world.exchange.orders == []  # the gap waits for the cash open
+    world.exchange.now_s = 0.0
+    d.hedge()
+    (order,) = world.exchange.orders
+    assert order.side == -1 and order.filled > 100  # then it is hedged, selling into the fall
+    assert DealerConfig().hedge_start_s == -math.inf
+
+
 def test_a_gap_inside_the_band_is_not_traded():
     world = StubWorld(SHORT_GAMMA)
     d = dealer(world, band_contracts=1e6)

@@ -85,6 +85,30 @@ def test_panic_buys_are_unlimited_when_panic_max_buys_is_zero():
     assert h.panic_buys == 5 and h.puts_bought == 50
 
 
+def test_panic_puts_take_their_own_strike_and_expiry_and_event_hedges_keep_theirs():
+    world = StubWorld(premia=[EventPremium("payrolls", 0, 3600.0, 0.01)])
+    h = hedger(world, pre_event_qty=10, panic_qty=20, panic_strike_pct=100.0, panic_expiry_day=0,
+               monetize_gain_pct=1e6)  # fmt: skip
+    h.decide()  # before the event: the event hedge, 95% strike, tomorrow's expiry
+    world.options.resolve_event("payrolls")
+    world.drawdown = 2.0
+    h.decide()  # in the sell-off: a 0DTE at-the-money put
+    assert [(lot.strike, lot.expiry_day, lot.qty) for lot in h.lots] == [
+        (pytest.approx(0.95 * F0), 1, 10), (pytest.approx(F0), 0, 20)]
+    # at the money it costs more than the 5%-out-of-the-money event hedge
+    assert h.lots[1].paid_points > h.lots[0].paid_points
+
+
+def test_panic_strike_and_expiry_default_to_the_event_hedges():
+    world = StubWorld()
+    h = hedger(world, panic_qty=5)
+    world.drawdown = 2.0
+    h.decide()
+    (lot,) = h.lots
+    assert (lot.strike, lot.expiry_day) == (pytest.approx(0.95 * F0), 1)
+    assert HedgerConfig().panic_strike_pct == 0.0 and HedgerConfig().panic_expiry_day == -1
+
+
 def test_monetizes_puts_that_gained_enough_and_keeps_the_others():
     world = StubWorld(premia=[EventPremium("fomc", 0, 20_000.0, 0.01)])
     h = hedger(world, pre_event_qty=100, monetize_gain_pct=100.0)
