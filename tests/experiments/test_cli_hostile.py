@@ -27,7 +27,9 @@ from experiments.config import ScenarioConfig
 from experiments.config_io import describe
 
 ROOT = Path(__file__).resolve().parents[2]
-ALLOW_INF = {"dealers.max_participation"}  # documented: inf = no cap
+# documented infinities: max_participation inf = no cap; hedge_start_s -inf = from the session's start,
+# inf = never
+ALLOW_INF = {"dealers.max_participation": ("inf",), "dealers.hedge_start_s": ("-inf", "inf")}
 
 # ---------------------------------------------------------------------------- the table
 # ``{tmp}`` is replaced by the test's folder, ``{out}`` by a fresh output path inside it.
@@ -71,9 +73,9 @@ for key, type_name, _, _ in describe(ScenarioConfig):
         continue
     if type_name.startswith("float"):
         case(f"nan:{key}", *RUN, "--set", f"{key}=nan")
-        case(f"-inf:{key}", *RUN, "--set", f"{key}=-inf")
-        if key not in ALLOW_INF:
-            case(f"inf:{key}", *RUN, "--set", f"{key}=inf")
+        for inf in ("-inf", "inf"):
+            if inf not in ALLOW_INF.get(key, ()):
+                case(f"{inf}:{key}", *RUN, "--set", f"{key}={inf}")
     elif type_name.startswith("int"):
         case(f"2^63:{key}", *RUN, "--set", f"{key}=9223372036854775808")
         case(f"-2^63:{key}", *RUN, "--set", f"{key}=-9223372036854775809")
