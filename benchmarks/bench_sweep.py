@@ -2,8 +2,10 @@
 
 Figures and targets:
 
-* throughput of N runs on 2 local workers vs 1 (wall-time ratio; target >= 1.8x on 2 cores), with the
-  one-off worker start-up shown apart and the machine's own parallel ceiling measured alongside;
+* throughput of N runs (default 40, the issue's 40-day sweep; the same seeds everywhere) on 2 local
+  workers vs 1 (wall-time ratio; target >= 1.8x on 2 cores), with the one-off worker start-up shown
+  apart (and the cluster's own part of it) and the machine's own parallel ceiling measured alongside;
+  each 2-worker sweep starts from a fresh fork server, as a new ``cascade sweep`` process does;
 * per-run cost inside a 1-worker sweep vs a direct call of the runner (target within 20%);
 * the sweep's own overhead per run, with an instant fake runner (target < 50 ms), on 1 and 2 workers.
 
