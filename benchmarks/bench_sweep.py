@@ -26,6 +26,7 @@ import math
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -54,10 +55,52 @@ def stop_fork_server() -> None:
         stop()
 
 
-def timed_sweep(scenario: str, runner: str, n_runs: int, workers: int, root_seed: int) -> float:
-    """Wall time in seconds of a fresh sweep of ``n_runs`` seeds of one point (a fresh fork server)."""
+class CpuMeter:
+    """CPU seconds of this process and all its descendants (sampled every 20 ms) during a ``with`` block.
+
+    ``cores`` after the block: that CPU over the block's wall time, the cores the sweep really got (2.0:
+    both cores of a quiet 2-core machine; other jobs lower it). Descendants' last 20 ms are not seen.
+    """
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._me = psutil.Process()
+        self._seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self.cores = math.nan
+
+    def _poll(self) -> None:
+        import psutil
+
+        while not self._stop.wait(0.02):
+            for p in self._me.children(recursive=True):
+                try:
+                    t = p.cpu_times()
+                    self._seen[p.pid] = t.user + t.system
+                except psutil.Error:
+                    pass
+
+    def __enter__(self) -> CpuMeter:
+        self._c0, self._t0 = time.process_time(), time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        cpu = time.process_time() - self._c0 + sum(self._seen.values())
+        self.cores = cpu / max(time.perf_counter() - self._t0, 1e-9)
+
+
+def timed_sweep(scenario: str, runner: str, n_runs: int, workers: int, root_seed: int) -> tuple[float, float]:
+    """Wall time (s) of a fresh sweep of ``n_runs`` seeds of one point, and the cores it got on average.
+
+    A fresh fork server for each sweep; cores as :class:`CpuMeter` measures them.
+    """
     stop_fork_server()
-    with tempfile.TemporaryDirectory(prefix="bench_sweep_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench_sweep_") as tmp, CpuMeter() as meter:
         t0 = time.perf_counter()
         df = run_sweep(
             scenario,
@@ -73,7 +116,7 @@ def timed_sweep(scenario: str, runner: str, n_runs: int, workers: int, root_seed
     if n_bad:
         first = str(df.loc[df["status"] != "ok", "error"].iloc[0]).strip().splitlines()[-1]
         raise SystemExit(f"{n_bad} runs failed under {runner}: {first}")
-    return wall
+    return wall, meter.cores
 
 
 def cluster_up_s() -> tuple[float, float]:
@@ -189,6 +232,7 @@ def main() -> None:
     # cluster from a fresh fork server, as a new `cascade sweep` process does.
     best: dict[str, float] = {}
     ceiling = 0.0
+    cores_at_best = math.nan
     for i in range(args.repeats):
         direct = []
         for s in seeds:
@@ -196,19 +240,24 @@ def main() -> None:
             fn(args.scenario, s, ())
             direct.append(time.perf_counter() - t0)
         loads = [load_now()]
-        figures = {"direct": sum(direct), "wall1": timed_sweep(args.scenario, runner, args.runs, 1, root)}
+        figures = {"direct": sum(direct)}
+        figures["wall1"], cores1 = timed_sweep(args.scenario, runner, args.runs, 1, root)
         loads.append(load_now())
-        figures["wall2"] = timed_sweep(args.scenario, runner, args.runs, 2, root)
+        figures["wall2"], cores2 = timed_sweep(args.scenario, runner, args.runs, 2, root)
         loads.append(load_now())
         # worker start-up (fork server's imports, cluster, numba cache loads, close): 2 runs on 2 workers
-        figures["startup"] = max(timed_sweep(args.scenario, runner, 2, 2, root) - max(direct[:2]), 0.0)
+        figures["startup"] = max(timed_sweep(args.scenario, runner, 2, 2, root)[0] - max(direct[:2]), 0.0)
         figures["cluster_up"], figures["close"] = cluster_up_s()
+        if figures["wall2"] < best.get("wall2", math.inf):
+            cores_at_best = cores2
         best = {k: min(v, best.get(k, math.inf)) for k, v in figures.items()}
         ceiling = max(parallel_ceiling(iters), ceiling)
         print(
-            f"  round {i + 1}: 1 worker {figures['wall1']:.2f} s, 2 workers {figures['wall2']:.2f} s "
-            f"({figures['wall1'] / figures['wall2']:.2f}x), start-up {figures['startup']:.2f} s "
-            f"(cluster up {figures['cluster_up']:.2f} s); load average {' -> '.join(loads)}"
+            f"  round {i + 1}: 1 worker {figures['wall1']:.2f} s ({cores1:.2f} cores used), 2 workers "
+            f"{figures['wall2']:.2f} s ({cores2:.2f} cores used), "
+            f"{figures['wall1'] / figures['wall2']:.2f}x; "
+            f"start-up {figures['startup']:.2f} s (cluster up {figures['cluster_up']:.2f} s); "
+            f"load average {' -> '.join(loads)}"
         )
     t_direct = best["direct"] / args.runs
     wall1, wall2, startup = best["wall1"], best["wall2"], best["startup"]
@@ -229,6 +278,10 @@ def main() -> None:
         f"speed-up without it: {steady:.2f}x"
     )
     print(
+        f"  the best 2-worker sweep got {cores_at_best:.2f} cores on average (CPU of this process and its "
+        f"workers / wall time; 2.00 = the whole 2-core machine, less = other jobs took the rest)"
+    )
+    print(
         f"  parallel ceiling of this machine right now (2 bare processes vs 1, same CPU work): {ceiling:.2f}x"
         f" -> the sweep reaches {100 * speedup / ceiling:.0f}% of it"
     )
@@ -244,7 +297,7 @@ def main() -> None:
     )
 
     for workers in (1, 2):
-        wall = timed_sweep(args.scenario, INSTANT_RUNNER, args.overhead_runs, workers, 3)
+        wall = timed_sweep(args.scenario, INSTANT_RUNNER, args.overhead_runs, workers, 3)[0]
         per_ms = 1000 * wall / args.overhead_runs
         print(
             f"overhead, instant runner, {args.overhead_runs} runs, {workers} worker(s): {per_ms:.2f} ms/run "
