@@ -21,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
-import multiprocessing.forkserver
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -91,6 +89,7 @@ def _worker_environment() -> dict[str, str]:
     ``NUMBA_CACHE_DIR`` set to :func:`numba_cache_dir`.
     """
     import dask
+    import distributed  # noqa: F401 - its config defaults (a no-op once imported)
 
     env = dict(os.environ)
     for key, value in dask.config.get("distributed.nanny.pre-spawn-environ").items():
@@ -126,8 +125,9 @@ def start_fork_server(runner: str = DEFAULT_RUNNER) -> bool:
     which runs Dask's event-loop threads, is not) that imports ``distributed``, the workers' preload
     module and ``runner``'s module once (about 1 s of CPU, the start-up each spawned worker used to
     pay again); every worker is then a fork of it. Returns at once: the imports run while this process
-    goes on (importing Dask, starting the scheduler). A module that the server cannot import (e.g. one
-    found only through this process's ``sys.path``) is skipped; the workers import it themselves.
+    goes on (starting the scheduler and the workers' nannies). A module that the server cannot import
+    (e.g. one found only through this process's ``sys.path``) is skipped; the workers import it
+    themselves.
 
     Workers get the server's environment, which must be right when the server starts (numba reads
     ``NUMBA_CACHE_DIR`` and numpy the BLAS thread counts when imported, which the server does before
@@ -141,13 +141,19 @@ def start_fork_server(runner: str = DEFAULT_RUNNER) -> bool:
         runner: ``"module:function"`` of the runner the workers will call.
 
     Returns:
-        False if this Python cannot restart a fork server whose environment is stale (local workers
-        are then spawned instead), else True.
+        False if there is no fork server here (not on Windows), or one runs with another environment
+        and this Python cannot restart it: local workers are then spawned instead. Else True.
     """
     global _server_env
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    import multiprocessing.forkserver
+
     server = multiprocessing.forkserver._forkserver  # noqa: SLF001 - the process's fork server
     env = _worker_environment()
-    if _server_env is not None and env != _server_env and server._forkserver_pid is not None:  # noqa: SLF001
+    if env != _server_env and server._forkserver_pid is not None:  # noqa: SLF001 - running, not ours as is
         stop = getattr(server, "_stop", None)  # CPython's own (test) hook, 3.8 and later
         if stop is None:
             return False
