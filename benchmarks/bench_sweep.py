@@ -253,8 +253,9 @@ def main() -> None:
         best = {k: min(v, best.get(k, math.inf)) for k, v in figures.items()}
         ceiling = max(parallel_ceiling(iters), ceiling)
         print(
-            f"  round {i + 1}: 1 worker {figures['wall1']:.2f} s ({cores1:.2f} cores used), 2 workers "
-            f"{figures['wall2']:.2f} s ({cores2:.2f} cores used), "
+            f"  round {i + 1}: 1 worker {figures['wall1']:.2f} s ({cores1:.2f} cores used, "
+            f"{cores1 * figures['wall1']:.1f} CPU s), 2 workers {figures['wall2']:.2f} s ({cores2:.2f} cores "
+            f"used, {cores2 * figures['wall2']:.1f} CPU s), "
             f"{figures['wall1'] / figures['wall2']:.2f}x; "
             f"start-up {figures['startup']:.2f} s (cluster up {figures['cluster_up']:.2f} s); "
             f"load average {' -> '.join(loads)}"
