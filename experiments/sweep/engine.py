@@ -119,7 +119,7 @@ def run_sweep(
 
     todo = outstanding(read_records(records_dir) if resuming else {})
     timeouts = (scheduler_timeout_s, worker_timeout_s)
-    backend = make_backend(n_workers, scheduler, len(todo), *timeouts) if todo else None
+    backend = make_backend(n_workers, scheduler, len(todo), *timeouts, runner_spec) if todo else None
 
     # ---- from here on we write
     try:
@@ -143,7 +143,7 @@ def run_sweep(
             stale.unlink(missing_ok=True)
         if todo:
             if backend is None:  # pragma: no cover - records vanished between the two reads
-                backend = make_backend(n_workers, scheduler, len(todo), *timeouts)
+                backend = make_backend(n_workers, scheduler, len(todo), *timeouts, runner_spec)
             _run_loop(backend, todo, records, records_dir, progress, str(scenario))
         elif backend is not None:
             backend.close(abort=False)

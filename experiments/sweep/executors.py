@@ -10,20 +10,24 @@ dies; a run whose worker died :data:`ALLOWED_FAILURES` + 1 times is recorded as 
 ``workers=1`` runs in this process (no start-up cost; pdb and tracebacks work), as before.
 
 Local workers use this process's numba cache folder (:func:`numba_cache_dir`, passed to them in their
-environment), so one warm cache serves the machine.
+environment), so one warm cache serves the machine. They are forked from a fork server
+(:func:`start_fork_server`) that imports Dask and the runner's module once, while this process imports
+Dask and starts the scheduler: a worker's start-up is then a fork, not a new interpreter importing
+everything again (on 2 cores that halves the CPU spent before the first run, see ``bench_sweep.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from experiments.sweep.spec import RunTask, SweepConfigError
+from experiments.sweep.spec import DEFAULT_RUNNER, RunTask, SweepConfigError
 from experiments.sweep.worker import error_text, execute_task, failure_record
 
 if TYPE_CHECKING:
@@ -69,7 +73,100 @@ def numba_cache_dir() -> str | None:
     return os.path.abspath(path) if path else None
 
 
-def start_local_cluster(n_workers: int) -> LocalCluster:
+WORKER_PRELOAD = "experiments.sweep.worker"
+"""Dask preload module of local-cluster workers (its ``dask_setup`` hook)."""
+
+
+_server_env: dict[str, str] | None = None
+"""The environment the running fork server was started with (None: none started here)."""
+
+
+def _worker_environment() -> dict[str, str]:
+    """This process's environment as a spawned local worker would get it (Dask imported, config set).
+
+    With Dask's ``distributed.nanny.pre-spawn-environ`` added (single-threaded BLAS; a variable already
+    set here wins, as in Dask; ``MALLOC_TRIM_THRESHOLD_`` unset by :data:`CLUSTER_CONFIG`) and
+    ``NUMBA_CACHE_DIR`` set to :func:`numba_cache_dir`.
+    """
+    import dask
+    import distributed  # noqa: F401 - its config defaults (a no-op once imported)
+
+    env = dict(os.environ)
+    for key, value in dask.config.get("distributed.nanny.pre-spawn-environ").items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env.setdefault(key, str(value))
+    cache = numba_cache_dir()
+    if cache:
+        env["NUMBA_CACHE_DIR"] = cache
+    return env
+
+
+@contextlib.contextmanager
+def _environ(env: dict[str, str]) -> Iterator[None]:
+    """This process's environment replaced by ``env`` for the block (only differing keys touched)."""
+    saved = dict(os.environ)
+    try:
+        for key in saved.keys() - env.keys():
+            del os.environ[key]
+        os.environ.update({k: v for k, v in env.items() if saved.get(k) != v})
+        yield
+    finally:
+        for key in os.environ.keys() - saved.keys():
+            del os.environ[key]
+        os.environ.update({k: v for k, v in saved.items() if os.environ.get(k) != v})
+
+
+def start_fork_server(runner: str = DEFAULT_RUNNER) -> bool:
+    """Start, in the background, the fork server that local-cluster workers are forked from.
+
+    The server is a fresh, single-threaded interpreter (what makes forking safe; forking this process,
+    which runs Dask's event-loop threads, is not) that imports ``distributed``, the workers' preload
+    module and ``runner``'s module once (about 1 s of CPU, the start-up each spawned worker used to
+    pay again); every worker is then a fork of it. Returns at once: the imports run while this process
+    goes on (starting the scheduler and the workers' nannies). A module that the server cannot import
+    (e.g. one found only through this process's ``sys.path``) is skipped; the workers import it
+    themselves.
+
+    Workers get the server's environment, which must be right when the server starts (numba reads
+    ``NUMBA_CACHE_DIR`` and numpy the BLAS thread counts when imported, which the server does before
+    any worker exists): what a spawned worker would get (:func:`_worker_environment`; call this with
+    Dask's config set as for the cluster). The server lives as long as this process (Python's
+    ``multiprocessing`` forkserver, one per process) and is reused by later clusters; it is restarted
+    when that environment has changed since it started, so workers see this process's environment as
+    of now.
+
+    Args:
+        runner: ``"module:function"`` of the runner the workers will call.
+
+    Returns:
+        False if there is no fork server here (not on Windows), or one runs with another environment
+        and this Python cannot restart it: local workers are then spawned instead. Else True.
+    """
+    global _server_env
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    import multiprocessing.forkserver
+
+    server = multiprocessing.forkserver._forkserver  # noqa: SLF001 - the process's fork server
+    env = _worker_environment()
+    if env != _server_env and server._forkserver_pid is not None:  # noqa: SLF001 - running, not ours as is
+        stop = getattr(server, "_stop", None)  # CPython's own (test) hook, 3.8 and later
+        if stop is None:
+            return False
+        stop()
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["distributed", WORKER_PRELOAD, runner.partition(":")[0]])
+    with _environ(env):
+        multiprocessing.forkserver.ensure_running()
+    _server_env = env
+    return True
+
+
+def start_local_cluster(n_workers: int, runner: str = DEFAULT_RUNNER) -> LocalCluster:
     """Start a Dask ``LocalCluster`` of ``n_workers`` single-threaded worker processes for sweeps.
 
     Settings: no dashboard (offline, no port clash); no memory limit (like plain processes: a paused
@@ -78,10 +175,12 @@ def start_local_cluster(n_workers: int) -> LocalCluster:
     run after :data:`ALLOWED_FAILURES` + 1 worker deaths; workers get ``NUMBA_CACHE_DIR`` set to
     :func:`numba_cache_dir` (empty: numba's default), ignore Ctrl-C (this process handles it), exit
     without a slow garbage collection, and die with this process. Dask's bookkeeping that costs CPU
-    beside the runs is off or slowed (:data:`CLUSTER_CONFIG`).
+    beside the runs is off or slowed (:data:`CLUSTER_CONFIG`). Workers are forked from the fork server
+    (:func:`start_fork_server`, started here first), which imports ``runner``'s module once for all.
 
     Args:
         n_workers: Number of worker processes (>= 1).
+        runner: ``"module:function"`` the workers will run (its module is imported in the fork server).
 
     Returns:
         The running cluster; close it (or use it as a context manager) when done.
@@ -94,6 +193,9 @@ def start_local_cluster(n_workers: int) -> LocalCluster:
         # os.environ.update); spawned workers would inherit it despite CLUSTER_CONFIG
         del os.environ["MALLOC_TRIM_THRESHOLD_"]
     with dask.config.set(CLUSTER_CONFIG):
+        forked = start_fork_server(runner)  # its imports overlap with the scheduler's start here
+    method = {"distributed.worker.multiprocessing-method": "forkserver" if forked else "spawn"}
+    with dask.config.set({**CLUSTER_CONFIG, **method}):
         return LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
@@ -103,7 +205,7 @@ def start_local_cluster(n_workers: int) -> LocalCluster:
             memory_limit=0,
             silence_logs=logging.ERROR,
             env={"NUMBA_CACHE_DIR": numba_cache_dir() or ""},
-            preload=["experiments.sweep.worker"],  # its dask_setup: Ctrl-C ignored, fast exit
+            preload=[WORKER_PRELOAD],  # its dask_setup: Ctrl-C ignored, fast exit
         )
 
 
@@ -240,12 +342,18 @@ def _probe_scheduler(address: str, timeout_s: float) -> None:
 
 
 def make_backend(
-    workers: int | None, scheduler: str | None, n_todo: int, timeout_s: float, worker_timeout_s: float = 60.0
+    workers: int | None,
+    scheduler: str | None,
+    n_todo: int,
+    timeout_s: float,
+    worker_timeout_s: float = 60.0,
+    runner: str = DEFAULT_RUNNER,
 ) -> Backend:
     """The executor for ``n_todo`` runs: a Dask client for ``scheduler``, else local workers.
 
     ``workers`` (capped at ``n_todo``) of 1 runs in this process; more start a ``LocalCluster`` used
-    through the same client code as a scheduler started elsewhere.
+    through the same client code as a scheduler started elsewhere (its workers import ``runner``'s
+    module before they join).
     """
     if scheduler is not None:
         _probe_scheduler(scheduler, timeout_s)
@@ -259,7 +367,7 @@ def make_backend(
     n = min(workers, max(n_todo, 1))
     if n == 1:
         return _InProcess()
-    cluster = start_local_cluster(n)
+    cluster = start_local_cluster(n, runner)
     try:
         return _Dask(cluster.scheduler_address, timeout_s, worker_timeout_s, cluster=cluster)
     except BaseException:

@@ -106,6 +106,32 @@ def test_local_workers_are_a_dask_local_cluster_with_sweep_settings():
             assert list(client.run(worker_settings).values()) == [(False, False)]
 
 
+def _worker_view() -> tuple[int, bool, str | None]:
+    return os.getppid(), "experiments.runner" in sys.modules, os.environ.get("CASCADE_TEST_MARK")
+
+
+def test_local_workers_are_forks_of_a_server_that_imported_the_runner(monkeypatch):
+    """One fork server imports Dask and the runner's module once; workers are its forks. A change of this
+    process's environment restarts it, so workers see the environment as of their cluster's start."""
+    import multiprocessing.forkserver
+
+    from distributed import Client
+
+    from experiments.sweep.executors import start_local_cluster
+
+    monkeypatch.delenv("CASCADE_TEST_MARK", raising=False)
+    views = []
+    for mark in (None, "1"):
+        if mark is not None:
+            monkeypatch.setenv("CASCADE_TEST_MARK", mark)
+        with start_local_cluster(1) as cluster, Client(cluster.scheduler_address, set_as_default=False) as c:
+            (view,) = c.run(_worker_view).values()
+            views.append((*view, multiprocessing.forkserver._forkserver._forkserver_pid))
+    (ppid0, preloaded0, mark0, server0), (ppid1, preloaded1, mark1, server1) = views
+    assert ppid0 == server0 != os.getpid() and preloaded0 and mark0 is None
+    assert ppid1 == server1 != server0 and preloaded1 and mark1 == "1"  # a new server, new environment
+
+
 def test_local_processes_sweep_end_to_end(tmp_path, calls):
     out = tmp_path / "sweep"
     df = run_sweep("calm", POINTS, SEEDS, out, workers=2, runner=RUNNER, progress=False)
