@@ -223,3 +223,22 @@ def test_gex_price_grid_spans_minus_6_to_plus_4_percent():
     grid = gex_price_grid(6000.0)
     assert grid.shape == (201,) and grid[0] == 6000.0 * 0.94 and grid[-1] == 6000.0 * 1.04
     assert np.all(np.diff(grid) > 0)
+
+
+@pytest.mark.parametrize(("iv", "expected"), [(0.15, (0.20 / 0.15) ** 4), (0.25, (0.20 / 0.25) ** 4), (0.5, 0.3)])
+def test_value_conviction_scales_the_belief_halflife_with_implied_vol(iv, expected):
+    from market import _flow_kernels as F
+
+    config = load_scenario("calm", ["market.session_end_s=60", "flow.value_conviction_iv_exponent=4",
+                                    "flow.value_conviction_iv_ref=0.2", "flow.value_conviction_min_scale=0.3"])
+    model = CascadeModel(config, seed=0)
+    model._value_conviction(iv)
+    assert model.exchange._state.ff[F.FF_VALUE_HL_SCALE] == pytest.approx(expected)
+
+
+def test_without_value_conviction_the_belief_halflife_is_never_scaled():
+    from market import _flow_kernels as F
+
+    model = CascadeModel(load_scenario("calm", ["market.session_end_s=300"]), seed=0)
+    model.run()
+    assert model.exchange._state.ff[F.FF_VALUE_HL_SCALE] == 1.0
