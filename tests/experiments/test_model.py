@@ -225,12 +225,15 @@ def test_gex_price_grid_spans_minus_6_to_plus_4_percent():
     assert np.all(np.diff(grid) > 0)
 
 
-@pytest.mark.parametrize(("iv", "expected"), [(0.15, (0.20 / 0.15) ** 4), (0.25, (0.20 / 0.25) ** 4), (0.5, 0.3)])
+@pytest.mark.parametrize(
+    ("iv", "expected"), [(0.15, (0.20 / 0.15) ** 4), (0.25, (0.20 / 0.25) ** 4), (0.5, 0.3)]  # 0.3: the floor
+)
 def test_value_conviction_scales_the_belief_halflife_with_implied_vol(iv, expected):
     from market import _flow_kernels as F
 
-    config = load_scenario("calm", ["market.session_end_s=60", "flow.value_conviction_iv_exponent=4",
-                                    "flow.value_conviction_iv_ref=0.2", "flow.value_conviction_min_scale=0.3"])
+    keys = ["market.session_end_s=60", "flow.value_conviction_iv_exponent=4",
+            "flow.value_conviction_iv_ref=0.2", "flow.value_conviction_min_scale=0.3"]  # fmt: skip
+    config = load_scenario("calm", keys)
     model = CascadeModel(config, seed=0)
     model._value_conviction(iv)
     assert model.exchange._state.ff[F.FF_VALUE_HL_SCALE] == pytest.approx(expected)
