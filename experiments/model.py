@@ -197,6 +197,18 @@ class CascadeModel(mesa.Model):
         self.advance_until(self.config.market.session_end_s)
         self.runtime_s = perf_counter() - t0
 
+    def release(self) -> None:
+        """Let the model be garbage-collected once its caller drops it (call when done with it).
+
+        Mesa 3.3 numbers agents per model in a class-level dict, ``mesa.Agent._ids``, whose keys are
+        the models: every model ever built stays alive with its agents, book and tape (~50 MB per
+        nov20 day in a process that runs many; mesa issue #3179, fixed in later Mesa by numbering in
+        the model). This drops this model's entry: read the model afterwards, add no agents to it.
+        """
+        ids = getattr(mesa.Agent, "_ids", None)
+        if isinstance(ids, dict):
+            ids.pop(self, None)
+
     def step(self) -> None:
         """Mesa-style step: advance one sampling interval (for interactive use)."""
         self.advance_until(min(self.now_s + self.config.sample_interval_s, self.config.market.session_end_s))

@@ -245,3 +245,17 @@ def test_without_value_conviction_the_belief_halflife_is_never_scaled():
     model = CascadeModel(load_scenario("calm", ["market.session_end_s=300"]), seed=0)
     model.run()
     assert model.exchange._state.ff[F.FF_VALUE_HL_SCALE] == 1.0
+
+
+def test_a_finished_run_leaves_no_model_alive():
+    """Mesa 3.3's class-level ``Agent._ids`` would keep every model (mesa#3179): the runner releases it."""
+    import gc
+
+    from experiments.runner import run_scenario
+
+    config = load_scenario("nov20_2025_spark", ["market.session_end_s=600"])
+    before = sum(isinstance(o, CascadeModel) for o in gc.get_objects())
+    for seed in range(3):
+        run_scenario(config, seed)
+    gc.collect()
+    assert sum(isinstance(o, CascadeModel) for o in gc.get_objects()) == before
