@@ -12,7 +12,7 @@ Variants (``--set``-style overrides on the scenario):
 
 * ``as shipped``;
 * ``dip capital x10``;
-* ``spark alone``: dealers not hedging, CTAs off, no put buying in the sell-off;
+* ``spark alone``: dealers not hedging, CTAs off, no put buying in the sell-off, no stop-loss sellers;
 * ``dealers long gamma``: every option position x -1 (customers short what they were long);
 * ``dealers not hedging``.
 
@@ -46,7 +46,8 @@ def variants(scenario: str) -> dict[str, dict[str, object]]:
     return {
         "as shipped": {},
         "dip capital x10": {"dip_buyers.capital_usd": 10.0 * capital},
-        "spark alone": {"dealers.hedging": False, "cta.enabled": False, "hedgers.panic_qty": 0},
+        "spark alone": {"dealers.hedging": False, "cta.enabled": False, "hedgers.panic_qty": 0,
+                        "stop_sellers.enabled": False},
         "dealers long gamma": {"options.positions_scale": -1.0},
         "dealers not hedging": {"dealers.hedging": False},
     }
@@ -98,8 +99,9 @@ def summarize(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
             key = f"fall_cta_flow_{part}"
             if key in g:
                 col[f"CTA target high->low: {part}"] = _med_iqr(g[key], "{:+,.0f}")
-        for who in ("dealers", "cta", "dip_buyers"):
-            col[f"net flow high->close: {who}"] = _med_iqr(g[f"fall_flow_{who}"], "{:+,.0f}")
+        for who in ("dealers", "cta", "dip_buyers", "stop_sellers"):
+            if f"fall_flow_{who}" in g and (who != "stop_sellers" or g[f"fall_flow_{who}"].any()):
+                col[f"net flow high->close: {who}"] = _med_iqr(g[f"fall_flow_{who}"], "{:+,.0f}")
         if "dip_capital_deployed_share" in g:
             col["dip capital deployed"] = _med_iqr(g["dip_capital_deployed_share"], "{:.2f}")
         col["runtime s"] = _med_iqr(g["runtime_s"], "{:.2f}")

@@ -20,6 +20,7 @@ from agents.cta import CTAConfig
 from agents.dealer import DealerConfig
 from agents.dip_buyer import DipBuyerConfig
 from agents.hedger import HedgerConfig
+from agents.stop_seller import StopSellerConfig
 from experiments.config_io import ConfigError, apply_overrides, from_dict, to_toml
 from market.exchange import MarketParams, expected_events
 from market.flow import FlowParams
@@ -239,6 +240,7 @@ class ScenarioConfig:
     hedgers: HedgerConfig = _f(HedgerConfig(enabled=False), "put buyers")
     cta: CTAConfig = _f(CTAConfig(enabled=False), "trend followers")
     dip_buyers: DipBuyerConfig = _f(DipBuyerConfig(enabled=False), "dip buyers")
+    stop_sellers: StopSellerConfig = _f(StopSellerConfig(enabled=False), "stop-loss sellers")
     levels: LevelsConfig = _f(LevelsConfig(), "plot levels")
 
     def validate(self) -> None:
@@ -276,6 +278,9 @@ class ScenarioConfig:
                               f"between {MIN_REF_TICKS} and {MAX_REF_TICKS:,} ticks, got {ref_ticks:.4g}",
                               value=m.tick_size_points)  # fmt: skip
         self._check_flow_budget()
+        if self.stop_sellers.max_stop_pct < self.stop_sellers.min_stop_pct:
+            raise ConfigError("stop_sellers.max_stop_pct", "must be >= stop_sellers.min_stop_pct",
+                              value=self.stop_sellers.max_stop_pct)  # fmt: skip
         if self.dip_buyers.max_drawdown_pct < self.dip_buyers.min_drawdown_pct:
             raise ConfigError("dip_buyers.max_drawdown_pct", "must be >= dip_buyers.min_drawdown_pct",
                               value=self.dip_buyers.max_drawdown_pct)  # fmt: skip

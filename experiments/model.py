@@ -92,7 +92,8 @@ class CascadeModel(mesa.Model):
         self._masks: tuple[int, dict[str, np.ndarray]] | None = None  # (owners, masks by flow group)
 
         build_agents(  # they register with the model: see agents_by_type
-            self, config.dealers, config.hedgers, config.cta, config.dip_buyers, config.prev_close_points
+            self, config.dealers, config.hedgers, config.cta, config.dip_buyers, config.prev_close_points,
+            config.stop_sellers,
         )
         for ev in config.events:
             self.schedule_at(ev.t_s, self._news, ev, priority=PRIORITY_NEWS)
@@ -196,6 +197,18 @@ class CascadeModel(mesa.Model):
         self.advance_until(self.config.market.session_end_s)
         self.runtime_s = perf_counter() - t0
 
+    def release(self) -> None:
+        """Let the model be garbage-collected once its caller drops it (call when done with it).
+
+        Mesa 3.3 numbers agents per model in a class-level dict, ``mesa.Agent._ids``, whose keys are
+        the models: every model ever built stays alive with its agents, book and tape (~50 MB per
+        nov20 day in a process that runs many; mesa issue #3179, fixed in later Mesa by numbering in
+        the model). This drops this model's entry: read the model afterwards, add no agents to it.
+        """
+        ids = getattr(mesa.Agent, "_ids", None)
+        if isinstance(ids, dict):
+            ids.pop(self, None)
+
     def step(self) -> None:
         """Mesa-style step: advance one sampling interval (for interactive use)."""
         self.advance_until(min(self.now_s + self.config.sample_interval_s, self.config.market.session_end_s))
@@ -271,12 +284,20 @@ class CascadeModel(mesa.Model):
         }
         self._last_volume = vol_now
         row.update(self.options.state(mid, t))
+        self._value_conviction(row["iv_atm"])
         row.update(self._agent_state())
         row.update(self._flows())
         row.update(self._dealer_split.sample(mid, t))
         row.update(self._cta_split())
         self.rows.append(row)
         self._depth.append((t, bids, asks))
+
+    def _value_conviction(self, iv_atm: float) -> None:
+        """Value traders lose conviction as ATM implied vol rises (``flow.value_conviction_*``)."""
+        f = self.config.flow
+        if f.value_conviction_iv_exponent > 0.0 and iv_atm > 0.0:
+            scale = (f.value_conviction_iv_ref / iv_atm) ** f.value_conviction_iv_exponent
+            self.exchange.set_value_halflife_scale(max(scale, f.value_conviction_min_scale))
 
     def _group_masks(self) -> dict[str, np.ndarray]:
         """Owner masks per flow group (owners are only ever added: rebuilt when their number grows)."""

@@ -79,7 +79,8 @@ NO_DOWN_WATCH = -1
 ) = range(11)
 MAX_ACT_SCALES = 6  # = the upper bound of FlowParams.activity_n_scales
 FF_ACT_FACTOR0 = 11  # ff[FF_ACT_FACTOR0 + i]: the i-th OU factor of log activity (FF_LOG_ACT: their sum)
-N_FF = FF_ACT_FACTOR0 + MAX_ACT_SCALES
+FF_VALUE_HL_SCALE = FF_ACT_FACTOR0 + MAX_ACT_SCALES  # the value belief's half-life x this (1: as configured)
+N_FF = FF_VALUE_HL_SCALE + 1
 
 # ---- event kinds
 EV_REQUOTE, EV_NOISE_LIMIT, EV_NOISE_MARKET, EV_NOISE_CANCEL = range(4)
@@ -181,6 +182,7 @@ def new_flow_state(
     ff[FF_OPEN_S] = open_s
     ff[FF_CLOSE_S] = close_s
     ff[FF_VALUE] = float(ref_ticks)
+    ff[FF_VALUE_HL_SCALE] = 1.0
     return FlowState(
         fi=fi,
         ff=ff,
@@ -202,7 +204,7 @@ IMBALANCE_CALM = 0.4  # |signed / total market volume| that random flow alone ra
 # only invalidated when *this* file changes. So this file records the FlowParams layout it was written
 # for: changing the fields of FlowParams fails here until the hash is updated (which edits this file
 # and so recompiles the kernels with the new indexes).
-FLOW_LAYOUT_SHA1 = "d87ddf440562"
+FLOW_LAYOUT_SHA1 = "8e8e8b96e734"
 if hashlib.sha1(",".join(FLOW_FIELDS).encode()).hexdigest()[:12] != FLOW_LAYOUT_SHA1:  # pragma: no cover
     raise ImportError("market.flow.FlowParams changed: update FLOW_LAYOUT_SHA1 in market/_flow_kernels.py")
 
@@ -473,13 +475,13 @@ def _act_halflife_s(fp, i, n):
 
 # ================================================================ derived values (cc)
 @njit(cache=True)
-def _fill_call_cache(fp, cc):
+def _fill_call_cache(ff, fp, cc):
     """Fill the per-call entries of cc: snapshot decay factors, OU coefficients, size decay per level."""
     dt = fp[P_SNAP_S]
     cc[C_LAM_VOL] = 0.5 ** (dt / fp[P_VOL_HL])
     cc[C_LAM_IMB] = 0.5 ** (dt / fp[P_IMB_HL])
     cc[C_SENT_DECAY] = 0.5 ** (dt / fp[P_SENT_HL])
-    cc[C_LAM_VALUE] = 0.5 ** (dt / fp[P_VALUE_HL])
+    cc[C_LAM_VALUE] = 0.5 ** (dt / (fp[P_VALUE_HL] * ff[FF_VALUE_HL_SCALE]))
     cc[C_LOG_DEPTH] = math.log(1.0 - fp[P_NL_DEPTH_P]) if fp[P_NL_DEPTH_P] < 1 else 0.0
     cc[C_LOG_SIZE] = math.log(1.0 - fp[P_NL_SIZE_P]) if fp[P_NL_SIZE_P] < 1 else 0.0
     n_act = min(int(fp[P_ACT_N]), MAX_ACT_SCALES)  # the bound protects cc (config checks it too)
@@ -974,7 +976,7 @@ def _run(
 ):
     max_msgs, max_qty = event_bounds(fp)
     snap_ns = int(round(fp[P_SNAP_S] / ff[FF_SECONDS_PER_NS]))
-    _fill_call_cache(fp, cc)
+    _fill_call_cache(ff, fp, cc)
     _fill_snapshot_cache(ff, fp, cc)  # the Python side may have changed ff since the last call
     while True:
         if fi[FI_NEXT_T] < 0:

@@ -12,6 +12,7 @@ Agents trade with :meth:`Exchange.submit`; their fills settle into their account
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -388,6 +389,12 @@ class Exchange:
         """Shift the value traders' belief by ``pct`` percent; return the new value (index points)."""
         self._state.ff[F.FF_VALUE] *= 1.0 + pct / 100.0
         return self.value_points
+
+    def set_value_halflife_scale(self, scale: float) -> None:
+        """Scale the value belief's half-life (``flow.value_halflife_s``) by ``scale`` (> 0) from now on."""
+        if not scale > 0.0 or not math.isfinite(scale):
+            raise ValueError(f"value half-life scale = {scale!r}: must be a finite number > 0")
+        self._state.ff[F.FF_VALUE_HL_SCALE] = float(scale)
 
     @property
     def value_points(self) -> float:

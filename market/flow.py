@@ -161,6 +161,17 @@ class FlowParams:
         " inventory in that direction reaches it; the inventory decays with value_halflife_s (0: none)",
         ge=0,
     )
+    value_conviction_iv_exponent: float = _f(
+        0.0, "value traders' conviction falls as implied vol rises: their belief's half-life is"
+        " value_halflife_s x max((value_conviction_iv_ref / ATM IV)^this, value_conviction_min_scale)"
+        " (0: fixed half-life)", ge=0, le=20,
+    )
+    value_conviction_iv_ref: float = _f(
+        0.20, "ATM implied vol (annualized) at which the value belief keeps value_halflife_s", gt=0, le=5
+    )
+    value_conviction_min_scale: float = _f(
+        0.25, "the shortest value-belief half-life, as a fraction of value_halflife_s", gt=0, le=1
+    )
 
     # ---- beliefs (set by news through Exchange.shift_sentiment, never a price)
     sentiment_halflife_s: float = _f(

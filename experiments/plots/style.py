@@ -35,6 +35,7 @@ CLASS_COLORS = {
     "cta": "#ff7f0e",
     "hedgers": "#9467bd",
     "dip_buyers": "#2ca02c",
+    "stop_sellers": "#8c564b",
     "background": "#7f7f7f",
 }
 """One colour per agent class, shared by the dashboard's flow panel and the waterfall."""
@@ -43,6 +44,7 @@ CLASS_NAMES = {
     "cta": "CTAs",
     "hedgers": "put-buying hedgers",
     "dip_buyers": "dip buyers",
+    "stop_sellers": "stop-loss sellers",
     "background": "background flow",
 }
 

@@ -216,10 +216,46 @@ def test_class_names_are_defined_once():
     from experiments.sweep.attribution import DEFAULT_CLASSES
 
     assert FLOW_GROUPS == CLASSES == (*AGENT_CLASSES, "background")
-    assert DEFAULT_CLASSES == AGENT_CLASSES
+    assert DEFAULT_CLASSES == tuple(c for c in AGENT_CLASSES if c != "stop_sellers")
 
 
 def test_gex_price_grid_spans_minus_6_to_plus_4_percent():
     grid = gex_price_grid(6000.0)
     assert grid.shape == (201,) and grid[0] == 6000.0 * 0.94 and grid[-1] == 6000.0 * 1.04
     assert np.all(np.diff(grid) > 0)
+
+
+@pytest.mark.parametrize(
+    ("iv", "expected"), [(0.15, (0.20 / 0.15) ** 4), (0.25, (0.20 / 0.25) ** 4), (0.5, 0.3)]  # 0.3: the floor
+)
+def test_value_conviction_scales_the_belief_halflife_with_implied_vol(iv, expected):
+    from market import _flow_kernels as F
+
+    keys = ["market.session_end_s=60", "flow.value_conviction_iv_exponent=4",
+            "flow.value_conviction_iv_ref=0.2", "flow.value_conviction_min_scale=0.3"]  # fmt: skip
+    config = load_scenario("calm", keys)
+    model = CascadeModel(config, seed=0)
+    model._value_conviction(iv)
+    assert model.exchange._state.ff[F.FF_VALUE_HL_SCALE] == pytest.approx(expected)
+
+
+def test_without_value_conviction_the_belief_halflife_is_never_scaled():
+    from market import _flow_kernels as F
+
+    model = CascadeModel(load_scenario("calm", ["market.session_end_s=300"]), seed=0)
+    model.run()
+    assert model.exchange._state.ff[F.FF_VALUE_HL_SCALE] == 1.0
+
+
+def test_a_finished_run_leaves_no_model_alive():
+    """Mesa 3.3's class-level ``Agent._ids`` would keep every model (mesa#3179): the runner releases it."""
+    import gc
+
+    from experiments.runner import run_scenario
+
+    config = load_scenario("nov20_2025_spark", ["market.session_end_s=600"])
+    before = sum(isinstance(o, CascadeModel) for o in gc.get_objects())
+    for seed in range(3):
+        run_scenario(config, seed)
+    gc.collect()
+    assert sum(isinstance(o, CascadeModel) for o in gc.get_objects()) == before

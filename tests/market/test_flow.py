@@ -319,3 +319,31 @@ def test_makers_past_their_soft_inventory_limit_absorb_less_and_the_price_moves_
     assert np.median([t["bid_over_ask_depth"] for t in taper]) < np.median(
         [p["bid_over_ask_depth"] for p in plain]
     )
+
+
+def _value_after_news(scale: float | None, seed: int) -> tuple[float, float]:
+    """(value belief, mid) 30 minutes after the value traders mark the index down 2%."""
+    ex = Exchange(PRICE, FlowParams(value_gain=5.0), seed=seed, market=MarketParams(session_end_s=3600.0))
+    ex.advance_to(600.0)
+    if scale is not None:
+        ex.set_value_halflife_scale(scale)
+    ex.shift_value(-2.0)
+    ex.advance_to(2400.0)
+    return ex.value_points, ex.mid_points()
+
+
+def test_a_shorter_value_halflife_makes_the_belief_follow_the_price_faster():
+    for seed in range(3):
+        v_slow, mid_slow = _value_after_news(None, seed)
+        v_fast, mid_fast = _value_after_news(0.25, seed)
+        # the belief starts 2% below the price and drifts back up toward it
+        assert v_fast > v_slow
+        assert (mid_fast - v_fast) < (mid_slow - v_slow)
+
+
+def test_value_halflife_scale_one_changes_nothing_and_bad_scales_are_refused():
+    assert _value_after_news(1.0, 4) == _value_after_news(None, 4)
+    ex = Exchange(PRICE, FlowParams(), seed=0, market=MarketParams(session_end_s=60.0))
+    for bad in (0.0, -1.0, math.nan, math.inf):
+        with pytest.raises(ValueError, match="half-life scale"):
+            ex.set_value_halflife_scale(bad)
