@@ -205,6 +205,13 @@ class StubWorld(mesa.Model):
     def watches_of(self, owner: int) -> list[Watch]:
         return [w for w in self.watches.values() if w.owner == owner]
 
+    def fire(self, owner: int) -> None:
+        """Move the price to the owner's one watched level and run the watch's callback."""
+        (w,) = self.watches_of(owner)
+        self.move_to(w.level_ticks * self.exchange.tick)
+        self.unwatch(w.token)
+        w.method(None)
+
 
 def as_world(world: StubWorld) -> World:
     """The stub type-checks as a :class:`agents.world.World`."""

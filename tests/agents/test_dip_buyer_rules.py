@@ -30,10 +30,7 @@ def level(world: StubWorld, drawdown_pct: float) -> float:
 
 def fire(world: StubWorld, b: DipBuyer) -> None:
     """Move the price to the buyer's watched level and run the watch's callback."""
-    (w,) = world.watches_of(b.owner)
-    world.move_to(w.level_ticks * world.exchange.tick)
-    world.unwatch(w.token)
-    w.method(None)
+    world.fire(b.owner)
 
 
 def test_does_nothing_above_its_entry_level():

@@ -23,10 +23,7 @@ def seller(world: StubWorld, **overrides) -> StopLossSeller:
 
 def fire(world: StubWorld, s: StopLossSeller) -> None:
     """Move the price to the seller's stop and run the watch's callback."""
-    (w,) = world.watches_of(s.owner)
-    world.move_to(w.level_ticks * world.exchange.tick)
-    world.unwatch(w.token)
-    w.method(None)
+    world.fire(s.owner)
 
 
 def test_carries_its_position_and_waits_below_the_high():
