@@ -88,7 +88,6 @@ def day_stats(seed: int, overrides: tuple[str, ...] = ()) -> dict[str, float]:
     t0 = time.perf_counter()
     model.run()
     runtime = time.perf_counter() - t0
-    model.release()  # a worker process runs many days
     ts = model.timeseries()
     ex = model.exchange
     snaps = ex.snapshots()

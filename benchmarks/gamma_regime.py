@@ -81,7 +81,6 @@ def day_stats(case: str, seed: int, overrides: tuple[str, ...] = ()) -> dict[str
     t0 = time.perf_counter()
     model.run()
     runtime = time.perf_counter() - t0
-    model.release()  # a worker process runs many days
     ts = model.timeseries()
     r = metrics.one_minute_returns(ts)
     r30 = np.add.reduceat(r, np.arange(0, len(r) - len(r) % 30, 30))[: len(r) // 30]

@@ -100,7 +100,7 @@ def summarize(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
             if key in g:
                 col[f"CTA target high->low: {part}"] = _med_iqr(g[key], "{:+,.0f}")
         for who in ("dealers", "cta", "dip_buyers", "stop_sellers"):
-            if f"fall_flow_{who}" in g and (who != "stop_sellers" or g[f"fall_flow_{who}"].any()):
+            if f"fall_flow_{who}" in g:
                 col[f"net flow high->close: {who}"] = _med_iqr(g[f"fall_flow_{who}"], "{:+,.0f}")
         if "dip_capital_deployed_share" in g:
             col["dip capital deployed"] = _med_iqr(g["dip_capital_deployed_share"], "{:.2f}")

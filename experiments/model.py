@@ -196,9 +196,10 @@ class CascadeModel(mesa.Model):
         t0 = perf_counter()
         self.advance_until(self.config.market.session_end_s)
         self.runtime_s = perf_counter() - t0
+        self.release()  # the day is over: a process that runs many days keeps none of them
 
     def release(self) -> None:
-        """Let the model be garbage-collected once its caller drops it (call when done with it).
+        """Let the model be garbage-collected once its caller drops it (``run`` calls it at the close).
 
         Mesa 3.3 numbers agents per model in a class-level dict, ``mesa.Agent._ids``, whose keys are
         the models: every model ever built stays alive with its agents, book and tape (~50 MB per

@@ -48,13 +48,6 @@ def run_scenario(config: ScenarioConfig, seed: int = 0) -> RunResult:
     """Build the model, run the day, compute the summary."""
     t0 = perf_counter()
     model = CascadeModel(config, seed)
-    try:
-        return _run(model, config, seed, t0)
-    finally:
-        model.release()  # a process running many days keeps none of them (see CascadeModel.release)
-
-
-def _run(model: CascadeModel, config: ScenarioConfig, seed: int, t0: float) -> RunResult:
     gex = _gex_at_start(model)
     model.run()
     ts = model.timeseries()
