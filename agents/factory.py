@@ -31,8 +31,8 @@ def build_agents(
     hedgers: hedger.HedgerConfig,
     ctas: cta.CTAConfig,
     dip_buyers: dip_buyer.DipBuyerConfig,
+    stop_sellers: stop_seller.StopSellerConfig,
     prev_close_points: float,
-    stop_sellers: stop_seller.StopSellerConfig | None = None,
 ) -> dict[str, list[TraderAgent]]:
     """Create the enabled agent classes; return them by flow group.
 
@@ -42,8 +42,9 @@ def build_agents(
         hedgers: the put buyers' config.
         ctas: the trend followers' config.
         dip_buyers: the dip buyers' config.
-        prev_close_points: the prior close (dealers' starting hedges, dip buyers' contract value).
-        stop_sellers: the stop-loss sellers' config (None: none), drawn last.
+        stop_sellers: the stop-loss sellers' config.
+        prev_close_points: the prior close (dealers' and stop sellers' carried positions, dip buyers'
+            contract value).
     """
     groups: dict[str, list[TraderAgent]] = {}
     if dealers.enabled:
@@ -54,6 +55,6 @@ def build_agents(
         groups["cta"] = cta.build_crowd(world, ctas)
     if dip_buyers.enabled:
         groups["dip_buyers"] = dip_buyer.build_crowd(world, dip_buyers, prev_close_points)
-    if stop_sellers is not None and stop_sellers.enabled:
+    if stop_sellers.enabled:
         groups["stop_sellers"] = stop_seller.build_crowd(world, stop_sellers, prev_close_points)
     return groups

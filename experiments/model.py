@@ -92,8 +92,8 @@ class CascadeModel(mesa.Model):
         self._masks: tuple[int, dict[str, np.ndarray]] | None = None  # (owners, masks by flow group)
 
         build_agents(  # they register with the model: see agents_by_type
-            self, config.dealers, config.hedgers, config.cta, config.dip_buyers, config.prev_close_points,
-            config.stop_sellers,
+            self, config.dealers, config.hedgers, config.cta, config.dip_buyers, config.stop_sellers,
+            config.prev_close_points,
         )
         for ev in config.events:
             self.schedule_at(ev.t_s, self._news, ev, priority=PRIORITY_NEWS)
