@@ -44,6 +44,10 @@ class DealerConfig:
         0.25, "a hedge order is at most this fraction of the market volume since the last (inf: no cap)",
         gt=0, allow_inf=True,
     )
+    follow_up_s: float = _f(
+        12.5, "mean wait before working the rest of a gap larger than one order (s; drawn uniformly"
+        " between 0.4x and 1.6x)", gt=0, le=1e5,
+    )
     hedge_start_s: float = _f(
         -math.inf, "no hedge trades before this time (seconds from the 09:30 ET open; 0: the cash open;"
         " -inf: from the session's start)", allow_inf=True,
@@ -64,6 +68,7 @@ class DealerParams:
     max_slippage_ticks: int  # a hedge order trades at most this many ticks through the touch
     max_participation: float  # a hedge order is at most this fraction of the volume since the last
     hedge_start_s: float = -math.inf  # no hedge trades before this time (s from the 09:30 open)
+    follow_up_s: float = 12.5  # mean wait before working the rest of a gap larger than one order (s)
 
 
 class OptionDealer(TraderAgent):
@@ -121,7 +126,10 @@ class OptionDealer(TraderAgent):
             qty = int(math.copysign(min(abs(gap) * p.hedge_fraction, p.max_clip_contracts, room), gap))
             self.trade_market(qty, p.max_slippage_ticks)
             if abs(target - self.position) > p.band_contracts:
-                self.wake_in(float(self.rng.uniform(5.0, 20.0)), self.follow_up)
+                # uniform over 0.4x-1.6x of follow_up_s (5-20 s by default); a percent-of-volume
+                # hedger that waits longer sends larger orders at the same share of the volume
+                wait = float(self.rng.uniform(5.0, 20.0)) * (p.follow_up_s / 12.5)
+                self.wake_in(wait, self.follow_up)
         self._arm_watches(gamma)
 
     def _arm_watches(self, gamma_per_point: float) -> None:
@@ -161,6 +169,7 @@ def build_crowd(world: World, config: DealerConfig, prev_close_points: float) ->
             max_slippage_ticks=c.max_slippage_ticks,
             max_participation=c.max_participation,
             hedge_start_s=c.hedge_start_s,
+            follow_up_s=c.follow_up_s,
         )
         for i in range(c.n_agents)
     ]

@@ -91,6 +91,21 @@ def test_one_order_is_at_most_a_clip_and_a_follow_up_is_scheduled():
     assert [m for _, m in world.wakeups[n_wakeups:]] == [d.follow_up]  # the rest of the gap later
 
 
+@pytest.mark.parametrize("follow_up_s", [12.5, 60.0])
+def test_the_follow_up_comes_0_4x_to_1_6x_follow_up_s_later(follow_up_s):
+    waits = []
+    for seed in range(20):
+        world = StubWorld(SHORT_GAMMA, seed=seed)
+        d = dealer(world, max_clip_contracts=7, follow_up_s=follow_up_s)
+        world.move_to(F0 * 0.98)
+        d.hedge()
+        ((t_s, method),) = [w for w in world.wakeups if w[1] == d.follow_up]
+        waits.append(t_s - world.exchange.now_s)
+    assert 0.4 * follow_up_s <= min(waits) and max(waits) <= 1.6 * follow_up_s
+    assert max(waits) - min(waits) > 0.5 * follow_up_s  # drawn, not fixed
+    assert DealerConfig().follow_up_s == 12.5  # the default: 5-20 s, as before the key existed
+
+
 def test_hedge_fraction_trades_part_of_the_gap():
     full, _ = traded_after_move(SHORT_GAMMA, -2.0)
     half, _ = traded_after_move(SHORT_GAMMA, -2.0, hedge_fraction=0.5)
