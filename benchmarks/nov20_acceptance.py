@@ -17,7 +17,8 @@ Variants (``--set``-style overrides on the scenario):
 * ``dealers not hedging``.
 
 Run: ``python benchmarks/nov20_acceptance.py [--scenario nov20_2025_spark] [--seeds 20]
-[--first-seed 0] [--workers 2] [--out DIR]``.
+[--first-seed 0] [--workers 2] [--out DIR] [--set KEY=VALUE ...]``; ``--set`` applies to the
+model and every knock-out (the dip-capital x10 is ten times the overridden capital).
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ RUNAWAY_DRAWDOWN_PCT = 8.0
 GREEKS = ("gamma", "vanna", "charm", "oi", "other")
 
 
-def variants(scenario: str) -> dict[str, dict[str, object]]:
-    """The counterfactuals, as dotted-key overrides of ``scenario``."""
-    capital = load_scenario(scenario).dip_buyers.capital_usd
+def variants(scenario: str, overrides: tuple[str, ...] = ()) -> dict[str, dict[str, object]]:
+    """The counterfactuals, as dotted-key overrides of ``scenario`` (after its ``--set`` ``overrides``)."""
+    capital = load_scenario(scenario, overrides).dip_buyers.capital_usd
     return {
         "as shipped": {},
         "dip capital x10": {"dip_buyers.capital_usd": 10.0 * capital},
@@ -116,16 +117,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first-seed", type=int, default=0, help="tune on seeds 0-99; check others too")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--out", default=None, help="default: runs/acceptance_<scenario>")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a scenario value in the model and every knock-out (repeatable)")
     args = ap.parse_args(argv)
+    overrides = tuple(args.set)
     out = Path(args.out or ROOT / "runs" / f"acceptance_{args.scenario}")
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     runs = {
-        name: run_sweep(args.scenario, [point], seeds, out / name.replace(" ", "_"), workers=args.workers)
-        for name, point in variants(args.scenario).items()
+        name: run_sweep(args.scenario, [point], seeds, out / name.replace(" ", "_"), workers=args.workers,
+                        overrides=overrides)
+        for name, point in variants(args.scenario, overrides).items()
     }
     table = summarize(runs)
     with pd.option_context("display.width", 250, "display.max_columns", 10, "display.max_colwidth", 40):
-        print(f"{args.scenario}, seeds {seeds[0]}-{seeds[-1]}: median [q25, q75]")
+        label = " ".join((args.scenario, *overrides))
+        print(f"{label}, seeds {seeds[0]}-{seeds[-1]}: median [q25, q75]")
         print(table.to_string())
     med = {name: g[g["status"] == "ok"].median(numeric_only=True) for name, g in runs.items()}
     base = med["as shipped"]
