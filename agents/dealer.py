@@ -23,6 +23,8 @@ from agents.base import config_field as _f
 if TYPE_CHECKING:
     from agents.world import World
 
+DEFAULT_FOLLOW_UP_S = 12.5  # mean wait before a dealer works the rest of a gap (s): U(5, 20) s
+
 
 @dataclass(frozen=True, slots=True)
 class DealerConfig:
@@ -45,8 +47,8 @@ class DealerConfig:
         gt=0, allow_inf=True,
     )
     follow_up_s: float = _f(
-        12.5, "mean wait before working the rest of a gap larger than one order (s; drawn uniformly"
-        " between 0.4x and 1.6x)", gt=0, le=1e5,
+        DEFAULT_FOLLOW_UP_S, "mean wait before working the rest of a gap larger than one order (s;"
+        " drawn uniformly between 0.4x and 1.6x)", gt=0, le=1e5,
     )
     hedge_start_s: float = _f(
         -math.inf, "no hedge trades before this time (seconds from the 09:30 ET open; 0: the cash open;"
@@ -68,7 +70,7 @@ class DealerParams:
     max_slippage_ticks: int  # a hedge order trades at most this many ticks through the touch
     max_participation: float  # a hedge order is at most this fraction of the volume since the last
     hedge_start_s: float = -math.inf  # no hedge trades before this time (s from the 09:30 open)
-    follow_up_s: float = 12.5  # mean wait before working the rest of a gap larger than one order (s)
+    follow_up_s: float = DEFAULT_FOLLOW_UP_S  # mean wait before working the rest of a larger gap (s)
 
 
 class OptionDealer(TraderAgent):
@@ -126,9 +128,11 @@ class OptionDealer(TraderAgent):
             qty = int(math.copysign(min(abs(gap) * p.hedge_fraction, p.max_clip_contracts, room), gap))
             self.trade_market(qty, p.max_slippage_ticks)
             if abs(target - self.position) > p.band_contracts:
-                # uniform over 0.4x-1.6x of follow_up_s (5-20 s by default); a percent-of-volume
-                # hedger that waits longer sends larger orders at the same share of the volume
-                wait = float(self.rng.uniform(5.0, 20.0)) * (p.follow_up_s / 12.5)
+                # uniform over 0.4x-1.6x of follow_up_s, drawn as the default's spread scaled (the
+                # default draws exactly U(5, 20) s); a percent-of-volume hedger that waits longer
+                # sends larger orders at the same share of the volume
+                spread = self.rng.uniform(0.4 * DEFAULT_FOLLOW_UP_S, 1.6 * DEFAULT_FOLLOW_UP_S)
+                wait = float(spread) * (p.follow_up_s / DEFAULT_FOLLOW_UP_S)
                 self.wake_in(wait, self.follow_up)
         self._arm_watches(gamma)
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from experiments.config_errors import ConfigError
+
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "nov20_acceptance.py"
 
 
@@ -27,7 +29,7 @@ def test_dip_capital_x10_is_ten_times_the_overridden_capital(bench):
 
 
 def test_a_bad_override_is_refused_with_the_key(bench, tmp_path):
-    with pytest.raises(Exception, match="no_such_key"):
+    with pytest.raises(ConfigError, match="no_such_key"):
         bench.main(["--scenario", "nov20_2025_stops", "--seeds", "1", "--set", "dealers.no_such_key=1",
                     "--out", str(tmp_path / "acc")])
     assert not (tmp_path / "acc").exists()  # refused before any run
