@@ -87,6 +87,7 @@ _MARKET_FLOW_BOUNDS: dict[str, tuple[float, float]] = {
     "flow.noise_market_min_qty": (0.0, 10_000.0),
     "flow.noise_market_alpha": (1.0, 100.0),
     "flow.noise_market_max_qty": (0.0, 10_000.0),
+    "flow.noise_market_protection_ticks": (0.0, 100_000.0),
     "flow.open_boost": (0.0, 20.0),
     "flow.open_decay_s": (1.0, 1e6),
     "flow.close_boost": (0.0, 20.0),

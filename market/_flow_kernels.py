@@ -204,7 +204,7 @@ IMBALANCE_CALM = 0.4  # |signed / total market volume| that random flow alone ra
 # only invalidated when *this* file changes. So this file records the FlowParams layout it was written
 # for: changing the fields of FlowParams fails here until the hash is updated (which edits this file
 # and so recompiles the kernels with the new indexes).
-FLOW_LAYOUT_SHA1 = "8e8e8b96e734"
+FLOW_LAYOUT_SHA1 = "1a15d7b0dda8"
 if hashlib.sha1(",".join(FLOW_FIELDS).encode()).hexdigest()[:12] != FLOW_LAYOUT_SHA1:  # pragma: no cover
     raise ImportError("market.flow.FlowParams changed: update FLOW_LAYOUT_SHA1 in market/_flow_kernels.py")
 
@@ -237,6 +237,7 @@ P_NL_SIZE_P = FP["noise_limit_size_p"]
 P_NM_MIN = FP["noise_market_min_qty"]
 P_NM_ALPHA = FP["noise_market_alpha"]
 P_NM_MAX = FP["noise_market_max_qty"]
+P_NM_PROTECT = FP["noise_market_protection_ticks"]
 P_OPEN_BOOST = FP["open_boost"]
 P_OPEN_DECAY = FP["open_decay_s"]
 P_CLOSE_BOOST = FP["close_boost"]
@@ -770,7 +771,15 @@ def _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, cc, nois
 
 
 @njit(cache=True)
-def _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, u, t_ns):
+def _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, noise, u, t_ns):
+    """A noise market order; with ``noise_market_protection_ticks`` a market order with protection.
+
+    With protection (CME Globex's implementation of market orders) the order is a limit order at the
+    opposite best plus the protection (a buy) or minus it (a sell); the part it cannot fill there
+    rests at that price, so a sweep stops after ``protection`` ticks and leaves a quote behind. With
+    the opposite side empty the protection is counted from the reference (mid, else last trade): an
+    unmatched buy becomes a bid, it is not lost while the sellers walk the bids down.
+    """
     pos = fi[FI_RNG_POS]
     side = BUY if u[pos] < 0.5 * (1.0 + _lean(sc, fi, ff, fp)) else SELL
     size = fp[P_NM_MIN] * max(u[pos + 1], 1e-12) ** (-1.0 / fp[P_NM_ALPHA])
@@ -782,6 +791,31 @@ def _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, u, t_ns
         ff[FF_VALUE_INV] += qty * _value_pull(sc, fi, ff, fp)
     oid = fi[FI_NEXT_OID]
     fi[FI_NEXT_OID] += 1
+    protection = int(fp[P_NM_PROTECT])
+    if protection <= 0:
+        _send(
+            orders,
+            levels,
+            htab,
+            sc,
+            trades,
+            rejects,
+            fi,
+            t_ns,
+            _rt(MARKET),
+            side,
+            _rt(0),
+            qty,
+            oid,
+            fi[FI_OWNER_NOISE],
+        )
+        return
+    if side == BUY:
+        base = sc[K.SC_BEST_ASK] if sc[K.SC_BEST_ASK] != 0 else int(math.ceil(_reference_ticks(sc, fi)))
+        price = min(base + protection, sc[K.SC_MAX_PRICE])
+    else:
+        base = sc[K.SC_BEST_BID] if sc[K.SC_BEST_BID] != 0 else int(math.floor(_reference_ticks(sc, fi)))
+        price = max(base - protection, sc[K.SC_MIN_PRICE])
     _send(
         orders,
         levels,
@@ -791,13 +825,16 @@ def _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, u, t_ns
         rejects,
         fi,
         t_ns,
-        _rt(MARKET),
+        _rt(LIMIT),
         side,
-        _rt(0),
+        price,
         qty,
         oid,
         fi[FI_OWNER_NOISE],
     )
+    if K.hash_get(htab, oid) >= 0:  # the unfilled rest rests: later cancels may take it
+        noise[fi[FI_N_NOISE]] = oid
+        fi[FI_N_NOISE] += 1
 
 
 @njit(cache=True)
@@ -1021,7 +1058,7 @@ def _run(
         elif kind == EV_NOISE_LIMIT:
             _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, cc, noise, u, t_ev)
         elif kind == EV_NOISE_MARKET:
-            _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, u, t_ev)
+            _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, noise, u, t_ev)
         elif kind == EV_NOISE_CANCEL:
             _noise_cancel(orders, levels, htab, sc, trades, rejects, fi, noise, u, t_ev)
         fi[FI_NEXT_T] = -1

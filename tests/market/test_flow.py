@@ -347,3 +347,44 @@ def test_value_halflife_scale_one_changes_nothing_and_bad_scales_are_refused():
     for bad in (0.0, -1.0, math.nan, math.inf):
         with pytest.raises(ValueError, match="half-life scale"):
             ex.set_value_halflife_scale(bad)
+
+
+# ---------------------------------------------------------------------------- market orders with protection
+# a thin book (1-lot makers) hit by large noise market orders: plain market orders sweep many levels
+THIN = {**INSTANT_REFILL, "mm_size_qty": 1.0, "noise_market_min_qty": 10.0, "noise_limit_rate_per_s": 2.0}
+
+
+def _noise_taker_fills(protection: float) -> tuple[np.ndarray, set[int], set[int]]:
+    """Per noise market order: ticks between its first and last fill; its oids; the oids that made a trade."""
+    ex = run(FlowParams(**THIN, noise_market_protection_ticks=protection), seed=5, t_end=1800.0)
+    rec = ex.book.trades
+    noise = ex.owner_groups.index("background") + ex.flow.n_market_makers
+    taken = rec[rec["taker_owner"] == noise]
+    oids, inverse = np.unique(taken["taker_oid"], return_inverse=True)
+    lo = np.full(len(oids), np.iinfo(np.int64).max)
+    hi = np.full(len(oids), np.iinfo(np.int64).min)
+    np.minimum.at(lo, inverse, taken["price"])
+    np.maximum.at(hi, inverse, taken["price"])
+    return hi - lo, set(oids.tolist()), set(rec["maker_oid"].tolist())
+
+
+def test_protected_market_orders_sweep_at_most_the_protection_and_rest_the_remainder():
+    span, takers, makers = _noise_taker_fills(protection=4)
+    assert span.max() <= 4  # no fill more than 4 ticks through the best at arrival
+    assert takers & makers  # some unfilled rests rested and were hit later: nothing was dropped
+    plain_span, plain_takers, plain_makers = _noise_taker_fills(protection=0)
+    assert plain_span.max() > 4  # the thin book does let plain market orders sweep further
+    assert not plain_takers & plain_makers  # a plain market order's rest is dropped
+
+
+def test_protected_market_orders_quote_an_empty_book():
+    """Without makers or limit orders a plain market order finds nothing and vanishes; a protected one
+    rests at the reference +/- the protection, and the next opposite order trades with it."""
+    only_market = {**CONSTANT, "n_market_makers": 0, "noise_limit_rate_per_s": 0.0}
+    plain = run(FlowParams(**only_market), seed=1, t_end=600.0)
+    assert len(plain.book.trades) == 0
+    protected = run(FlowParams(**only_market, noise_market_protection_ticks=8), seed=1, t_end=600.0)
+    trades = protected.book.trades
+    assert len(trades) > 100
+    ref = round(PRICE / protected.tick)
+    assert abs(int(trades["price"][0]) - ref) <= 8 + 1  # the first quote came from the reference
