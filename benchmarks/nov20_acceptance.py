@@ -54,6 +54,15 @@ def variants(scenario: str, overrides: tuple[str, ...] = ()) -> dict[str, dict[s
     }
 
 
+def fixed_overrides(overrides: tuple[str, ...], point: dict[str, object]) -> tuple[str, ...]:
+    """The ``--set`` overrides a variant runs with: all but those of the keys its point sets.
+
+    The point was computed from the overrides (the dip-capital x10 is ten times the overridden
+    capital), so it wins; the sweep refuses a key that is both swept and fixed.
+    """
+    return tuple(o for o in overrides if o.split("=", 1)[0].strip() not in point)
+
+
 def _med_iqr(s: pd.Series, fmt: str = "{:+.2f}") -> str:
     s = pd.to_numeric(s, errors="coerce").dropna()
     if s.empty:
@@ -125,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     runs = {
         name: run_sweep(args.scenario, [point], seeds, out / name.replace(" ", "_"), workers=args.workers,
-                        overrides=overrides)
+                        overrides=fixed_overrides(overrides, point))
         for name, point in variants(args.scenario, overrides).items()
     }
     table = summarize(runs)

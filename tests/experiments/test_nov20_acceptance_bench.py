@@ -33,3 +33,14 @@ def test_a_bad_override_is_refused_with_the_key(bench, tmp_path):
         bench.main(["--scenario", "nov20_2025_stops", "--seeds", "1", "--set", "dealers.no_such_key=1",
                     "--out", str(tmp_path / "acc")])
     assert not (tmp_path / "acc").exists()  # refused before any run
+
+
+def test_a_variant_that_sets_an_overridden_key_runs_with_its_own_value(bench, tmp_path, capsys):
+    overrides = ("dip_buyers.capital_usd=1e9", "dealers.max_participation=0.05")
+    x10 = bench.variants("nov20_2025_stops", overrides)["dip capital x10"]
+    assert bench.fixed_overrides(overrides, x10) == ("dealers.max_participation=0.05",)
+    assert bench.fixed_overrides(overrides, {}) == overrides
+    # end to end: the sweep used to refuse the x10 run ("both swept and fixed by an override")
+    assert bench.main(["--scenario", "nov20_2025_stops", "--seeds", "1", "--workers", "1",
+                       "--set", overrides[0], "--out", str(tmp_path / "acc")]) == 0
+    assert "dip capital x10" in capsys.readouterr().out
