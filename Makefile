@@ -35,8 +35,8 @@ test: setup browser warm
 
 ## The main job: the Nov-20 day with its dashboard, then a small dip-buy-capital sweep and its plots.
 demo: setup
-	$(BIN)/cascade run nov20_2025 --seed 1 --out $(RUNS)/nov20 --plot
-	$(BIN)/cascade sweep nov20_2025 --grid dip_buyers.capital_usd=3e7,3e8,3e9 --seeds 4 --workers 2 --keep-series --out $(RUNS)/dip_sweep
+	$(BIN)/cascade run nov20_2025_protected --seed 1 --out $(RUNS)/nov20 --plot
+	$(BIN)/cascade sweep nov20_2025_protected --grid dip_buyers.capital_usd=3.7e7,3.7e8,3.7e9 --seeds 4 --workers 2 --keep-series --out $(RUNS)/dip_sweep
 	$(BIN)/cascade plot $(RUNS)/dip_sweep
 
 ## Speed figures; the last one compiles every kernel into a temporary cache (a few minutes of CPU).
