@@ -43,7 +43,8 @@ __all__ = ["DEFAULT_CLASSES", "METRICS", "attribution_table", "paired_contributi
 DEFAULT_CLASSES = tuple(c for c in AGENT_CLASSES if c != "stop_sellers")
 """Agent classes switched off in turn by default (scenario tables with an ``enabled`` flag); the
 stop-loss sellers (on only in ``nov20_2025_stops``, ``nov20_2025_paced`` and
-``nov20_2025_protected``) are attributed when named, e.g. ``--classes dealers,cta,hedgers,dip_buyers,stop_sellers``."""
+``nov20_2025_protected``) are attributed when named, e.g.
+``--classes dealers,cta,hedgers,dip_buyers,stop_sellers``."""
 METRICS = ("max_drawdown_pct", "close_return_pct")
 """Summary metrics attributed (percentage points of the previous close)."""
 MARKER_FILE = "attribution.json"
