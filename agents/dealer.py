@@ -92,6 +92,7 @@ class OptionDealer(TraderAgent):
             model.exchange.set_initial_position(self.owner, start_contracts, start_price_points)
         self.params = params
         self._watch_ids: list[int] = []
+        self._follow_up_pending = False  # at most one follow-up is scheduled at a time
         if params.hedging:
             self.wake_in(self._interval(), self.scheduled_hedge)
 
@@ -114,6 +115,7 @@ class OptionDealer(TraderAgent):
 
     def follow_up(self) -> None:
         """Continue working a gap larger than one clip."""
+        self._follow_up_pending = False
         self.hedge()
 
     def hedge(self) -> None:
@@ -127,12 +129,15 @@ class OptionDealer(TraderAgent):
             room = self.participation_room(p.max_participation)
             qty = int(math.copysign(min(abs(gap) * p.hedge_fraction, p.max_clip_contracts, room), gap))
             self.trade_market(qty, p.max_slippage_ticks)
-            if abs(target - self.position) > p.band_contracts:
+            if abs(target - self.position) > p.band_contracts and not self._follow_up_pending:
+                # one follow-up at a time: a hedge from a price watch while one is pending works the
+                # gap now and leaves the pending one in place (each used to start its own chain)
                 # uniform over 0.4x-1.6x of follow_up_s, drawn as the default's spread scaled (the
                 # default draws exactly U(5, 20) s); a percent-of-volume hedger that waits longer
                 # sends larger orders at the same share of the volume
                 spread = self.rng.uniform(0.4 * DEFAULT_FOLLOW_UP_S, 1.6 * DEFAULT_FOLLOW_UP_S)
                 wait = float(spread) * (p.follow_up_s / DEFAULT_FOLLOW_UP_S)
+                self._follow_up_pending = True
                 self.wake_in(wait, self.follow_up)
         self._arm_watches(gamma)
 

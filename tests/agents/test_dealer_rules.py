@@ -91,6 +91,19 @@ def test_one_order_is_at_most_a_clip_and_a_follow_up_is_scheduled():
     assert [m for _, m in world.wakeups[n_wakeups:]] == [d.follow_up]  # the rest of the gap later
 
 
+def test_hedges_from_price_watches_do_not_start_more_follow_ups():
+    """A gap stays open while watches fire: one pending follow-up, not one per hedge call."""
+    world = StubWorld(SHORT_GAMMA)
+    d = dealer(world, max_clip_contracts=7)
+    for move in (0.98, 0.975, 0.97):  # three watch-triggered hedges into a falling market
+        world.move_to(F0 * move)
+        d.on_price(None)
+    assert len(world.exchange.orders) == 3  # each one traded a clip ...
+    assert sum(m == d.follow_up for _, m in world.wakeups) == 1  # ... but one follow-up waits
+    d.follow_up()  # it runs, the gap is still open: the next one is scheduled
+    assert sum(m == d.follow_up for _, m in world.wakeups) == 2
+
+
 @pytest.mark.parametrize("follow_up_s", [12.5, 60.0])
 def test_the_follow_up_comes_0_4x_to_1_6x_follow_up_s_later(follow_up_s):
     waits = []
