@@ -719,6 +719,14 @@ def _lean(sc, fi, ff, fp):
     return min(max(lean, -0.95), 0.95)
 
 
+@njit(cache=True, inline="always")
+def _remember_if_resting(htab, fi, noise, oid):
+    """A noise order that rests joins the list later cancels draw from (room was checked)."""
+    if K.hash_get(htab, oid) >= 0:
+        noise[fi[FI_N_NOISE]] = oid
+        fi[FI_N_NOISE] += 1
+
+
 @njit(cache=True)
 def _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, cc, noise, u, t_ns):
     pos = fi[FI_RNG_POS]
@@ -765,9 +773,7 @@ def _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, cc, nois
         oid,
         fi[FI_OWNER_NOISE],
     )
-    if K.hash_get(htab, oid) >= 0:  # it rests: remember it for later cancels
-        noise[fi[FI_N_NOISE]] = oid
-        fi[FI_N_NOISE] += 1
+    _remember_if_resting(htab, fi, noise, oid)
 
 
 @njit(cache=True)
@@ -792,49 +798,19 @@ def _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, noise, 
     oid = fi[FI_NEXT_OID]
     fi[FI_NEXT_OID] += 1
     protection = int(fp[P_NM_PROTECT])
-    if protection <= 0:
-        _send(
-            orders,
-            levels,
-            htab,
-            sc,
-            trades,
-            rejects,
-            fi,
-            t_ns,
-            _rt(MARKET),
-            side,
-            _rt(0),
-            qty,
-            oid,
-            fi[FI_OWNER_NOISE],
-        )
-        return
-    if side == BUY:
+    kind = _rt(MARKET)
+    price = _rt(0)
+    if protection > 0 and side == BUY:
         base = sc[K.SC_BEST_ASK] if sc[K.SC_BEST_ASK] != 0 else int(math.ceil(_reference_ticks(sc, fi)))
-        price = min(base + protection, sc[K.SC_MAX_PRICE])
-    else:
+        kind, price = _rt(LIMIT), min(base + protection, sc[K.SC_MAX_PRICE])
+    elif protection > 0:
         base = sc[K.SC_BEST_BID] if sc[K.SC_BEST_BID] != 0 else int(math.floor(_reference_ticks(sc, fi)))
-        price = max(base - protection, sc[K.SC_MIN_PRICE])
+        kind, price = _rt(LIMIT), max(base - protection, sc[K.SC_MIN_PRICE])
     _send(
-        orders,
-        levels,
-        htab,
-        sc,
-        trades,
-        rejects,
-        fi,
-        t_ns,
-        _rt(LIMIT),
-        side,
-        price,
-        qty,
-        oid,
-        fi[FI_OWNER_NOISE],
+        orders, levels, htab, sc, trades, rejects, fi, t_ns, kind, side, price, qty, oid, fi[FI_OWNER_NOISE]
     )
-    if K.hash_get(htab, oid) >= 0:  # the unfilled rest rests: later cancels may take it
-        noise[fi[FI_N_NOISE]] = oid
-        fi[FI_N_NOISE] += 1
+    if protection > 0:  # the unfilled rest rests: later cancels may take it
+        _remember_if_resting(htab, fi, noise, oid)
 
 
 @njit(cache=True)
