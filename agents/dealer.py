@@ -131,12 +131,10 @@ class OptionDealer(TraderAgent):
             self.trade_market(qty, p.max_slippage_ticks)
             if abs(target - self.position) > p.band_contracts and not self._follow_up_pending:
                 # one follow-up at a time: a hedge from a price watch while one is pending works the
-                # gap now and leaves the pending one in place (each used to start its own chain)
-                # uniform over 0.4x-1.6x of follow_up_s, drawn as the default's spread scaled (the
-                # default draws exactly U(5, 20) s); a percent-of-volume hedger that waits longer
-                # sends larger orders at the same share of the volume
-                spread = self.rng.uniform(0.4 * DEFAULT_FOLLOW_UP_S, 1.6 * DEFAULT_FOLLOW_UP_S)
-                wait = float(spread) * (p.follow_up_s / DEFAULT_FOLLOW_UP_S)
+                # gap now and leaves the pending one in place (each used to start its own chain);
+                # the wait is uniform over 0.4x-1.6x of follow_up_s: a percent-of-volume hedger that
+                # waits longer sends larger orders at the same share of the volume
+                wait = float(self.rng.uniform(0.4, 1.6)) * p.follow_up_s
                 self._follow_up_pending = True
                 self.wake_in(wait, self.follow_up)
         self._arm_watches(gamma)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,12 +59,7 @@ def test_value_capacity_tapers_only_the_direction_already_held():
 
 
 def _thresholds(cfg: HedgerConfig, seed: int = 0) -> list[float]:
-    # the hedgers' stub World; tests/agents is on sys.path only once pytest collected it, so this
-    # module run alone puts it there itself
-    agents_tests = str(Path(__file__).resolve().parents[1] / "agents")
-    if agents_tests not in sys.path:
-        sys.path.insert(0, agents_tests)
-    from tests.agents.test_hedger import StubWorld
+    from tests.agents.test_hedger import StubWorld  # the hedgers' stub World
 
     return [h.params.panic_drawdown_pct for h in build_crowd(StubWorld(seed=seed), cfg)]
 
