@@ -54,6 +54,10 @@ class World(Protocol):
         """``agent.on_news(event)`` runs at every macro event."""
         ...
 
+    def new_stream(self) -> np.random.Generator:
+        """A generator independent of ``rng`` (a class whose draws must not shift the others')."""
+        ...
+
     def drawdown_pct(self) -> float:
         """Current drawdown from the day's high (%, >= 0)."""
         ...

@@ -12,9 +12,11 @@ Variants (``--set``-style overrides on the scenario):
 
 * ``as shipped``;
 * ``dip capital x10``;
-* ``spark alone``: dealers not hedging, CTAs off, no put buying in the sell-off, no stop-loss sellers;
+* ``spark alone``: dealers not hedging, CTAs off, no put buying in the sell-off, no stop-loss sellers,
+  no leveraged-ETF rebalancing;
 * ``dealers long gamma``: every option position x -1 (customers short what they were long);
-* ``dealers not hedging``.
+* ``dealers not hedging``;
+* ``no leveraged ETFs`` (only for a scenario that has them).
 
 Run: ``python benchmarks/nov20_acceptance.py [--scenario nov20_2025_spark] [--seeds 20]
 [--first-seed 0] [--workers 2] [--out DIR] [--set KEY=VALUE ...]``; ``--set`` applies to the
@@ -43,15 +45,18 @@ GREEKS = ("gamma", "vanna", "charm", "oi", "other")
 
 def variants(scenario: str, overrides: tuple[str, ...] = ()) -> dict[str, dict[str, object]]:
     """The counterfactuals, as dotted-key overrides of ``scenario`` (after its ``--set`` ``overrides``)."""
-    capital = load_scenario(scenario, overrides).dip_buyers.capital_usd
-    return {
+    config = load_scenario(scenario, overrides)
+    out: dict[str, dict[str, object]] = {
         "as shipped": {},
-        "dip capital x10": {"dip_buyers.capital_usd": 10.0 * capital},
+        "dip capital x10": {"dip_buyers.capital_usd": 10.0 * config.dip_buyers.capital_usd},
         "spark alone": {"dealers.hedging": False, "cta.enabled": False, "hedgers.panic_qty": 0,
-                        "stop_sellers.enabled": False},
+                        "stop_sellers.enabled": False, "letf.enabled": False},
         "dealers long gamma": {"options.positions_scale": -1.0},
         "dealers not hedging": {"dealers.hedging": False},
     }
+    if config.letf.enabled:
+        out["no leveraged ETFs"] = {"letf.enabled": False}
+    return out
 
 
 def fixed_overrides(overrides: tuple[str, ...], point: dict[str, object]) -> tuple[str, ...]:
@@ -109,7 +114,7 @@ def summarize(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
             key = f"fall_cta_flow_{part}"
             if key in g:
                 col[f"CTA target high->low: {part}"] = _med_iqr(g[key], "{:+,.0f}")
-        for who in ("dealers", "cta", "dip_buyers", "stop_sellers"):
+        for who in ("dealers", "cta", "dip_buyers", "stop_sellers", "letf"):
             if f"fall_flow_{who}" in g:
                 col[f"net flow high->close: {who}"] = _med_iqr(g[f"fall_flow_{who}"], "{:+,.0f}")
         if "dip_capital_deployed_share" in g:
@@ -138,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, point in variants(args.scenario, overrides).items()
     }
     table = summarize(runs)
-    with pd.option_context("display.width", 250, "display.max_columns", 10, "display.max_colwidth", 40):
+    with pd.option_context("display.width", 250, "display.max_columns", 12, "display.max_colwidth", 40):
         label = " ".join((args.scenario, *overrides))
         print(f"{label}, seeds {seeds[0]}-{seeds[-1]}: median [q25, q75]")
         print(table.to_string())

@@ -20,6 +20,7 @@ from agents.cta import CTAConfig
 from agents.dealer import DealerConfig
 from agents.dip_buyer import DipBuyerConfig
 from agents.hedger import HedgerConfig
+from agents.letf import LeveragedETFConfig
 from agents.stop_seller import StopSellerConfig
 from experiments.config_io import ConfigError, apply_overrides, from_dict, to_toml
 from market.exchange import MarketParams, expected_events
@@ -242,6 +243,7 @@ class ScenarioConfig:
     cta: CTAConfig = _f(CTAConfig(enabled=False), "trend followers")
     dip_buyers: DipBuyerConfig = _f(DipBuyerConfig(enabled=False), "dip buyers")
     stop_sellers: StopSellerConfig = _f(StopSellerConfig(enabled=False), "stop-loss sellers")
+    letf: LeveragedETFConfig = _f(LeveragedETFConfig(enabled=False), "leveraged-ETF rebalancers")
     levels: LevelsConfig = _f(LevelsConfig(), "plot levels")
 
     def validate(self) -> None:

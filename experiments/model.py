@@ -63,6 +63,7 @@ class CascadeModel(mesa.Model):
     def __init__(self, config: ScenarioConfig, seed: int = 0, simulator: DEVSimulator | None = None):
         root = np.random.SeedSequence(seed)
         ss_market, ss_agents = root.spawn(2)
+        self._seed_root = root  # new_stream() spawns further independent streams from it
         super().__init__(rng=np.random.default_rng(ss_agents))
         self.config = config
         self.seed_value = seed
@@ -93,7 +94,7 @@ class CascadeModel(mesa.Model):
 
         build_agents(  # they register with the model: see agents_by_type
             self, config.dealers, config.hedgers, config.cta, config.dip_buyers, config.stop_sellers,
-            config.prev_close_points,
+            config.letf, config.prev_close_points,
         )
         for ev in config.events:
             self.schedule_at(ev.t_s, self._news, ev, priority=PRIORITY_NEWS)
@@ -152,6 +153,15 @@ class CascadeModel(mesa.Model):
     def subscribe_new_high(self, agent: mesa.Agent) -> None:
         """``agent.on_new_high(high)`` will run when the day's high (sampled mid) rises."""
         self._high_subscribers.append(agent)
+
+    def new_stream(self) -> np.random.Generator:
+        """A generator independent of ``rng`` and of every earlier stream (spawned from the seed).
+
+        For an agent class added after the others: its draws then leave theirs, and so the rest of
+        the day until it first trades, exactly as they are without it (a paired knock-out).
+        """
+        (child,) = self._seed_root.spawn(1)
+        return np.random.default_rng(child)
 
     def drawdown_pct(self) -> float:
         """Current drawdown from the day's high (%, >= 0; 0 before the open)."""

@@ -69,6 +69,7 @@ def run_scenario(config: ScenarioConfig, seed: int = 0) -> RunResult:
             "n_option_trades": len(model.options.trades),
             "dip_capital_deployed_usd": float(ts["dip_capital_deployed"].iloc[-1]),
             "dip_capital_deployed_share": _dip_share(ts, config),
+            "letf_unfilled_contracts": _letf_unfilled(model),
             "runtime_s": perf_counter() - t0,
         }
     )
@@ -88,6 +89,16 @@ def _dip_share(ts: pd.DataFrame, config: ScenarioConfig) -> float:
     """Dip-buy capital deployed by the close as a share of ``dip_buyers.capital_usd`` (NaN if none)."""
     capital = config.dip_buyers.capital_usd if config.dip_buyers.enabled else 0.0
     return float(ts["dip_capital_deployed"].iloc[-1]) / capital + 0.0 if capital > 0 else math.nan
+
+
+def _letf_unfilled(model: CascadeModel) -> float:
+    """The leveraged ETFs' rebalance left undone at the close (signed contracts; NaN without funds).
+
+    Valued at the closing price; on the real day it would go to the closing auction, which the model
+    does not have.
+    """
+    funds = model.agent_groups["letf"]
+    return float(sum(f.unfilled_contracts() for f in funds)) if funds else math.nan
 
 
 def _gex_at_start(model: CascadeModel) -> pd.DataFrame:

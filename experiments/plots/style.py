@@ -36,6 +36,7 @@ CLASS_COLORS = {
     "hedgers": "#9467bd",
     "dip_buyers": "#2ca02c",
     "stop_sellers": "#8c564b",
+    "letf": "#e377c2",
     "background": "#7f7f7f",
 }
 """One colour per agent class, shared by the dashboard's flow panel and the waterfall."""
@@ -45,6 +46,7 @@ CLASS_NAMES = {
     "hedgers": "put-buying hedgers",
     "dip_buyers": "dip buyers",
     "stop_sellers": "stop-loss sellers",
+    "letf": "leveraged ETFs",
     "background": "background flow",
 }
 

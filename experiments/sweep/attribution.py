@@ -40,11 +40,11 @@ from experiments.sweep.spec import DEFAULT_RUNNER, SweepConfigError
 
 __all__ = ["DEFAULT_CLASSES", "METRICS", "attribution_table", "paired_contribution", "run_attribution"]
 
-DEFAULT_CLASSES = tuple(c for c in AGENT_CLASSES if c != "stop_sellers")
+DEFAULT_CLASSES = tuple(c for c in AGENT_CLASSES if c not in ("stop_sellers", "letf"))
 """Agent classes switched off in turn by default (scenario tables with an ``enabled`` flag); the
 stop-loss sellers (on only in ``nov20_2025_stops``, ``nov20_2025_paced`` and
-``nov20_2025_protected``) are attributed when named, e.g.
-``--classes dealers,cta,hedgers,dip_buyers,stop_sellers``."""
+``nov20_2025_protected``) and the leveraged ETFs (on only in ``nov20_2025_protected``) are
+attributed when named, e.g. ``--classes dealers,cta,hedgers,dip_buyers,stop_sellers,letf``."""
 METRICS = ("max_drawdown_pct", "close_return_pct")
 """Summary metrics attributed (percentage points of the previous close)."""
 MARKER_FILE = "attribution.json"

@@ -157,6 +157,7 @@ class StubWorld(mesa.Model):
     def __init__(self, positions: tuple[OpenInterest, ...] = (), premia: Iterable[EventPremium] = (),
                  seed: int = 0):  # fmt: skip
         super().__init__(rng=np.random.default_rng(seed))
+        self._streams = np.random.SeedSequence(seed)  # new_stream() spawns from it, never from rng
         self.exchange = StubExchange()
         params = OptionsDeskParams(IVSurfaceParams(), 0.04, 0.0, event_premia=tuple(premia),
                                    positions=positions)  # fmt: skip
@@ -188,6 +189,10 @@ class StubWorld(mesa.Model):
 
     def subscribe_news(self, agent: Any) -> None:
         pass
+
+    def new_stream(self) -> np.random.Generator:
+        (child,) = self._streams.spawn(1)
+        return np.random.default_rng(child)
 
     def drawdown_pct(self) -> float:
         if self.drawdown is not None:

@@ -216,7 +216,7 @@ def test_class_names_are_defined_once():
     from experiments.sweep.attribution import DEFAULT_CLASSES
 
     assert FLOW_GROUPS == CLASSES == (*AGENT_CLASSES, "background")
-    assert DEFAULT_CLASSES == tuple(c for c in AGENT_CLASSES if c != "stop_sellers")
+    assert DEFAULT_CLASSES == tuple(c for c in AGENT_CLASSES if c not in ("stop_sellers", "letf"))
 
 
 def test_gex_price_grid_spans_minus_6_to_plus_4_percent():
