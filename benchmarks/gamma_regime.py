@@ -1,8 +1,9 @@
 """The gamma regime on a calm day (issue #12 B): dealers long gamma, short gamma, no dealers.
 
 The ``calm_gamma`` scenario gives the dealers a symmetric at-the-money book (customers short
-calls and puts at the prior close, expiring tomorrow: the dealers are long straddles) and hedging
-settings that re-hedge within the minute. Three cases run on the same seeds:
+1,800 calls and 1,800 puts at the prior close, expiring tomorrow: the dealers are long straddles,
+~53 contracts per point) and hedging settings that re-hedge within the minute, at most 10% of the
+volume per order. Three cases run on the same seeds:
 
 * ``long``: the scenario as is (dealers long gamma: their hedges trade against every move),
 * ``short``: every ``customer_qty`` multiplied by -1 (dealers short gamma: hedges trade with it),
@@ -15,12 +16,13 @@ per-seed paired comparisons with ``none`` (same seed: the same background random
 (Frey & Stremme 1997; Baltussen et al. 2021): long gamma damps vol and makes returns revert
 (negative autocorrelation), short gamma amplifies and makes them trend.
 
-Measured (seeds 1-20, median [quartiles]): 1-minute vol long 4.5% [3.7, 5.3], none 8.4% [7.0, 9.6],
-short 8.9% [6.9, 11.8] (long below none on 20 of 20 seeds, short above none on 11 of 20);
-lag-1 autocorrelation long -0.070 [-0.136, -0.020], none -0.046 [-0.115, -0.008], short -0.065
-[-0.136, +0.020]: long gamma's is negative, but so is the background's, and short gamma's is not
-positive (the dealers do buy after rises - their per-minute flow correlates +0.36 with the previous
-minute's return - but the moves they push revert; see the issue #12 B note).
+Measured (seeds 1-20, median [quartiles]): 1-minute vol long 4.0% [3.4, 4.4], none 8.4% [7.0, 9.6],
+short 19.6% [11.3, 23.4] (long below none on 20 of 20 seeds, short above none on 17 of 20);
+lag-1 autocorrelation long -0.158 [-0.194, -0.128], none -0.046 [-0.115, -0.008], short +0.263
+[+0.165, +0.327] (positive on 19 of 20). Held-out seeds 100-119 / 120-139: short +0.114 / +0.217
+(positive on 17 of 20 each), long -0.161 / -0.115, none -0.110 / -0.080. With the earlier book
+(300 of each, ~9 contracts per point, 25% of the volume) short gamma's was -0.056: its hedges were
+too small against the background's mean reversion.
 
 Run: ``python benchmarks/gamma_regime.py [--seeds 20] [--first-seed 1] [--workers 2]
 [--set k=v ...] [--csv FILE]``; ``--set`` applies to all three cases.
