@@ -147,14 +147,22 @@ def main(argv: list[str] | None = None) -> int:
         label = " ".join((args.scenario, *overrides))
         print(f"{label}, seeds {seeds[0]}-{seeds[-1]}: median [q25, q75]")
         print(table.to_string())
-    med = {name: g[g["status"] == "ok"].median(numeric_only=True) for name, g in runs.items()}
+    ok_runs = {name: g[g["status"] == "ok"] for name, g in runs.items()}
+    print("\nacceptance (medians; issue #12):")
+    for label, value, ok in acceptance_checks(ok_runs):
+        print(f"  {'met    ' if ok else 'NOT met'}  {label}: {value}")
+    return 0
+
+
+def acceptance_checks(runs: dict[str, pd.DataFrame]) -> list[tuple[str, str, bool]]:
+    """Issue #12's lines as (label, measured value, met) from each variant's finished runs."""
+    med = {name: g.median(numeric_only=True) for name, g in runs.items()}
     base = med["as shipped"]
     dd = base["max_drawdown_pct"]
 
     def ratio(name: str) -> float:
         return med[name]["max_drawdown_pct"] / dd
 
-    print("\nacceptance (medians; issue #12):")
     checks = [
         ("open +0.8..+2.0%", f"{base['open_return_pct']:+.2f}%", 0.8 <= base["open_return_pct"] <= 2.0),
         ("high 09:45-11:15 ET", _clock(base["high_time_s"]), 900 <= base["high_time_s"] <= 6300),
@@ -170,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     runaway = _runaways(runs["as shipped"])
     checks.append((f"<= 2 seeds draw down > {RUNAWAY_DRAWDOWN_PCT:g}%", str(runaway), runaway <= 2))
-    for label, value, ok in checks:
-        print(f"  {'met    ' if ok else 'NOT met'}  {label}: {value}")
-    return 0
+    return checks
 
 
 if __name__ == "__main__":
