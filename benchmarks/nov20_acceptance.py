@@ -18,9 +18,17 @@ Variants (``--set``-style overrides on the scenario):
 * ``dealers not hedging``;
 * ``no leveraged ETFs`` (only for a scenario that has them).
 
+How sure is a line? A 20-seed median is a noisy statistic, and most lines sit near their bounds:
+the same scenario met 6 to 10 of the 11 lines on different sets of 20 seeds. So beside each line
+the benchmark prints the share of ``--resamples`` bootstrap draws of ``--resample-size`` seeds (with
+replacement, the same seeds for every variant) in which the line is met: the chance that a fresh set
+of that many seeds meets it, if the seeds run are representative. Run many seeds (e.g. 100) and
+resample 20 to read how a 20-seed acceptance run would come out.
+
 Run: ``python benchmarks/nov20_acceptance.py [--scenario nov20_2025_spark] [--seeds 20]
-[--first-seed 0] [--workers 2] [--out DIR] [--set KEY=VALUE ...]``; ``--set`` applies to the
-model and every knock-out (the dip-capital x10 is ten times the overridden capital).
+[--first-seed 0] [--workers 2] [--out DIR] [--set KEY=VALUE ...] [--resamples 1000]
+[--resample-size N]``; ``--set`` applies to the model and every knock-out (the dip-capital x10 is
+ten times the overridden capital).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +49,8 @@ from experiments.config import load_scenario  # noqa: E402
 from experiments.sweep import run_sweep  # noqa: E402
 
 RUNAWAY_DRAWDOWN_PCT = 8.0
+RUNAWAY_SHARE = 0.1
+"""At most this share of the seeds may draw down more than RUNAWAY_DRAWDOWN_PCT (issue #12: 2 of 20)."""
 GREEKS = ("gamma", "vanna", "charm", "oi", "other")
 
 
@@ -133,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="default: runs/acceptance_<scenario>")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a scenario value in the model and every knock-out (repeatable)")
+    ap.add_argument("--resamples", type=int, default=1000,
+                    help="bootstrap draws for the share of seed sets meeting each line (0: none)")
+    ap.add_argument("--resample-size", type=int, default=None,
+                    help="seeds per bootstrap draw (default: --seeds)")
     args = ap.parse_args(argv)
     overrides = tuple(args.set)
     out = Path(args.out or ROOT / "runs" / f"acceptance_{args.scenario}")
@@ -148,10 +163,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}, seeds {seeds[0]}-{seeds[-1]}: median [q25, q75]")
         print(table.to_string())
     ok_runs = {name: g[g["status"] == "ok"] for name, g in runs.items()}
-    print("\nacceptance (medians; issue #12):")
-    for label, value, ok in acceptance_checks(ok_runs):
-        print(f"  {'met    ' if ok else 'NOT met'}  {label}: {value}")
+    size = args.resample_size or args.seeds
+    shares = resampled_shares(ok_runs, args.resamples, size) if args.resamples > 0 else None
+    head = f"; share of {args.resamples} resamples of {size} seeds meeting it" if shares is not None else ""
+    print(f"\nacceptance (medians; issue #12{head}):")
+    for i, (label, value, ok) in enumerate(acceptance_checks(ok_runs)):
+        share = f"  [{shares[i]:4.0%}]" if shares is not None else ""
+        print(f"  {'met    ' if ok else 'NOT met'}{share}  {label}: {value}")
     return 0
+
+
+def resampled_shares(runs: dict[str, pd.DataFrame], n_draws: int, size: int, seed: int = 0) -> np.ndarray:
+    """Share of ``n_draws`` bootstrap seed sets of ``size`` seeds in which each line is met.
+
+    Each draw picks ``size`` seeds with replacement from those every variant finished and uses the
+    same seeds in every variant (the knock-outs are paired with the full model seed by seed).
+    """
+    indexed = {name: g.set_index("seed") for name, g in runs.items()}
+    common = sorted(set.intersection(*(set(g.index) for g in indexed.values())))
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    met = []
+    for _ in range(n_draws):
+        draw = rng.choice(common, size=size, replace=True)
+        sample = {name: g.loc[draw] for name, g in indexed.items()}
+        met.append([ok for _, _, ok in acceptance_checks(sample)])
+    return np.mean(np.array(met, dtype=float), axis=0)
 
 
 def acceptance_checks(runs: dict[str, pd.DataFrame]) -> list[tuple[str, str, bool]]:
@@ -177,7 +213,10 @@ def acceptance_checks(runs: dict[str, pd.DataFrame]) -> list[tuple[str, str, boo
          ratio("dealers long gamma") <= 1 / 3),
     ]
     runaway = _runaways(runs["as shipped"])
-    checks.append((f"<= 2 seeds draw down > {RUNAWAY_DRAWDOWN_PCT:g}%", str(runaway), runaway <= 2))
+    n = len(runs["as shipped"])
+    allowed = RUNAWAY_SHARE * n
+    checks.append((f"<= {allowed:g} of {n} seeds draw down > {RUNAWAY_DRAWDOWN_PCT:g}%", str(runaway),
+                   runaway <= allowed))  # fmt: skip
     return checks
 
 

@@ -44,3 +44,42 @@ def test_a_variant_that_sets_an_overridden_key_runs_with_its_own_value(bench, tm
     assert bench.main(["--scenario", "nov20_2025_stops", "--seeds", "1", "--workers", "1",
                        "--set", overrides[0], "--out", str(tmp_path / "acc")]) == 0
     assert "dip capital x10" in capsys.readouterr().out
+
+
+def _runs(n: int, close: list[float]) -> dict:
+    """Finished runs of every variant: the full model's closes as given, everything else passing."""
+    import pandas as pd
+
+    def frame(drawdown: float, closes: list[float]) -> pd.DataFrame:
+        return pd.DataFrame({
+            "seed": range(n), "status": "ok", "open_return_pct": 1.0, "high_time_s": 3600.0,
+            "close_return_pct": closes, "range_pct": 3.5, "close_location": 0.1, "rebound_share": 0.1,
+            "fall_duration_min": 240.0, "max_drawdown_pct": drawdown,
+        })  # fmt: skip
+
+    return {"as shipped": frame(4.0, close), "dip capital x10": frame(1.0, [0.0] * n),
+            "spark alone": frame(1.0, [0.0] * n), "dealers long gamma": frame(1.0, [0.0] * n)}  # fmt: skip
+
+
+def test_resampled_shares_count_the_seed_sets_that_meet_each_line(bench):
+    runs = _runs(20, [-2.0] * 20)
+    checks = bench.acceptance_checks(runs)
+    assert all(ok for _, _, ok in checks)
+    assert (bench.resampled_shares(runs, 50, 20) == 1.0).all()
+    # half the days close at -2%, half at 0%: the median close is -1%, met in about half the resamples
+    half = _runs(20, [-2.0] * 10 + [0.0] * 10)
+    labels = [label for label, _, _ in bench.acceptance_checks(half)]
+    shares = bench.resampled_shares(half, 400, 20)
+    close = shares[labels.index("close <= -1.0%")]
+    assert 0.35 < close < 0.65
+    assert shares[labels.index("range 2.5-5%")] == 1.0
+    assert (bench.resampled_shares(half, 400, 20) == shares).all()  # a fixed stream: reproducible
+
+
+def test_the_runaway_line_allows_a_tenth_of_the_seeds(bench):
+    runs = _runs(40, [-2.0] * 40)
+    runs["as shipped"].loc[:3, "max_drawdown_pct"] = 9.0  # 4 of 40 beyond 8%: allowed
+    label, value, ok = bench.acceptance_checks(runs)[-1]
+    assert ok and value == "4" and "4 of 40" in label
+    runs["as shipped"].loc[4, "max_drawdown_pct"] = 9.0  # 5 of 40: not
+    assert not bench.acceptance_checks(runs)[-1][2]
