@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
 
-from experiments.config import load_scenario  # noqa: E402
+from experiments.config import load_scenario, scenario_path  # noqa: E402
+from experiments.config_io import apply_overrides  # noqa: E402
 from experiments.sweep import run_sweep  # noqa: E402
 
 RUNAWAY_DRAWDOWN_PCT = 8.0
@@ -62,12 +64,23 @@ def variants(scenario: str, overrides: tuple[str, ...] = ()) -> dict[str, dict[s
         "dip capital x10": {"dip_buyers.capital_usd": 10.0 * config.dip_buyers.capital_usd},
         "spark alone": {"dealers.hedging": False, "cta.enabled": False, "hedgers.panic_qty": 0,
                         "stop_sellers.enabled": False, "letf.enabled": False},
-        "dealers long gamma": {"options.positions_scale": -1.0},
+        "dealers long gamma": {"options.positions_scale": -positions_scale(scenario, overrides)},
         "dealers not hedging": {"dealers.hedging": False},
     }
     if config.letf.enabled:
         out["no leveraged ETFs"] = {"letf.enabled": False}
     return out
+
+
+def positions_scale(scenario: str, overrides: tuple[str, ...] = ()) -> float:
+    """The scenario's ``options.positions_scale`` after the ``--set`` overrides (1 when unset).
+
+    The long-gamma knock-out flips this book, not the unscaled one: its override replaces the
+    scale, so it must carry the scale's size.
+    """
+    data = tomllib.loads(scenario_path(scenario).read_text(encoding="utf-8"))
+    options = apply_overrides(data, list(overrides)).get("options", {})
+    return float(options.get("positions_scale", 1.0))
 
 
 def fixed_overrides(overrides: tuple[str, ...], point: dict[str, object]) -> tuple[str, ...]:

@@ -28,6 +28,20 @@ def test_dip_capital_x10_is_ten_times_the_overridden_capital(bench):
     assert overridden["as shipped"] == {}  # the overrides themselves go to run_sweep, not the points
 
 
+def test_long_gamma_flips_the_scaled_book(bench):
+    """The knock-out's scale replaces the overridden one, so it must keep its size: x1.5 -> x-1.5."""
+    from experiments.config import load_scenario
+
+    shipped = bench.variants("nov20_2025_protected")["dealers long gamma"]
+    assert shipped == {"options.positions_scale": -1.0}
+    scaled = bench.variants("nov20_2025_protected", ("options.positions_scale=1.5",))
+    point = scaled["dealers long gamma"]
+    assert point == {"options.positions_scale": -1.5}
+    full = load_scenario("nov20_2025_protected", ["options.positions_scale=1.5"]).options.positions
+    flipped = load_scenario("nov20_2025_protected", ["options.positions_scale=-1.5"]).options.positions
+    assert [p.customer_qty for p in flipped] == [-p.customer_qty for p in full]
+
+
 def test_a_bad_override_is_refused_with_the_key(bench, tmp_path):
     with pytest.raises(ConfigError, match="no_such_key"):
         bench.main(["--scenario", "nov20_2025_stops", "--seeds", "1", "--set", "dealers.no_such_key=1",
