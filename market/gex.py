@@ -23,7 +23,10 @@ __all__ = ["gamma_flip", "gamma_flip_levels", "gex_profile", "gex_profile_of"]
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-@njit(cache=True, fastmath=True)
+# No fastmath: numba compiles a shared callee (smile_total_vol) with the fastmath flag of whichever
+# caller compiles it first and caches that, so one fastmath kernel makes every kernel's bits depend on
+# the compile history (tests/market/test_kernel_flags.py).
+@njit(cache=True)
 def _gex_fill(log_F, log_strike, tau, wq, level, mscale, event_var, skew, curvature, floor, cap,
               out):
     """``out[j] = sum_i wq_i phi(d1_ij) / v_ij`` (gamma x F, before F and unit factors)."""
