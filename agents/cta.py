@@ -95,6 +95,10 @@ class CTATrendFollower(TraderAgent):
         super().__init__(model, name)
         self.params = params
         self.closes = np.asarray(daily_closes, dtype=np.float64)
+        # the history's part of each moving average (sum of the last L - 1 closes) and the weights'
+        # sum are fixed for the day: computed once, not on every signal
+        self._ma_head = tuple(self.closes[-(lb - 1) :].sum() for lb in params.lookbacks_days)
+        self._weight_sum = sum(params.weights)
         rets = np.diff(np.log(self.closes[-61:]))
         self.sigma_daily = float(rets.std(ddof=1)) if len(rets) > 2 else 0.01
         self.target = 0.0
@@ -124,16 +128,15 @@ class CTATrendFollower(TraderAgent):
         """Combined signal in [-1, 1] at ``price``."""
         p = self.params
         total = 0.0
-        for lookback, w in zip(p.lookbacks_days, p.weights, strict=True):
-            z = (price - self.moving_average(lookback, price)) / (
-                p.signal_width_vol * self.sigma_daily * price
-            )
+        for lookback, w, head in zip(p.lookbacks_days, p.weights, self._ma_head, strict=True):
+            z = (price - (head + price) / lookback) / (p.signal_width_vol * self.sigma_daily * price)
             total += w * min(max(z, -1.0), 1.0)
-        return total / sum(p.weights)
+        return total / self._weight_sum
 
     def trigger_levels(self) -> list[float]:
         """Prices at which each lookback's signal flips sign (index points)."""
-        return [float(self.closes[-(lb - 1) :].sum() / (lb - 1)) for lb in self.params.lookbacks_days]
+        lookbacks = self.params.lookbacks_days
+        return [float(head / (lb - 1)) for lb, head in zip(lookbacks, self._ma_head, strict=True)]
 
     def target_at(self, price: float, sigma_ann: float) -> float:
         """Vol-targeted position (contracts) at ``price`` with volatility ``sigma_ann``."""
