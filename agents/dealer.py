@@ -54,6 +54,10 @@ class DealerConfig:
         -math.inf, "no hedge trades before this time (seconds from the 09:30 ET open; 0: the cash open;"
         " -inf: from the session's start)", allow_inf=True,
     )
+    band_gamma_exponent: float = _f(
+        0.0, "the band grows as (|gamma| / |gamma at the start|)^this once gamma is above its start"
+        " (0: a fixed band; 2/3: Whalley-Wilmott's optimal band under transaction costs)", ge=0, le=2,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,8 @@ class DealerParams:
     max_participation: float  # a hedge order is at most this fraction of the volume since the last
     hedge_start_s: float = -math.inf  # no hedge trades before this time (s from the 09:30 open)
     follow_up_s: float = DEFAULT_FOLLOW_UP_S  # mean wait before working the rest of a larger gap (s)
+    band_gamma_exponent: float = 0.0  # band x (|gamma| / start_gamma)^this above the start gamma
+    start_gamma: float = 0.0  # |gamma| of its share at the start (contracts per point; 0: fixed band)
 
 
 class OptionDealer(TraderAgent):
@@ -124,12 +130,13 @@ class OptionDealer(TraderAgent):
         if self.now_s < p.hedge_start_s:
             return
         target, gamma = self.target_contracts()
+        band = self.band(gamma)
         gap = target - self.position
-        if abs(gap) > p.band_contracts:
+        if abs(gap) > band:
             room = self.participation_room(p.max_participation)
             qty = int(math.copysign(min(abs(gap) * p.hedge_fraction, p.max_clip_contracts, room), gap))
             self.trade_market(qty, p.max_slippage_ticks)
-            if abs(target - self.position) > p.band_contracts and not self._follow_up_pending:
+            if abs(target - self.position) > band and not self._follow_up_pending:
                 # one follow-up at a time: a hedge from a price watch while one is pending works the
                 # gap now and leaves the pending one in place (each used to start its own chain);
                 # the wait is uniform over 0.4x-1.6x of follow_up_s: a percent-of-volume hedger that
@@ -137,9 +144,23 @@ class OptionDealer(TraderAgent):
                 wait = float(self.rng.uniform(0.4, 1.6)) * p.follow_up_s
                 self._follow_up_pending = True
                 self.wake_in(wait, self.follow_up)
-        self._arm_watches(gamma)
+        self._arm_watches(gamma, band)
 
-    def _arm_watches(self, gamma_per_point: float) -> None:
+    def band(self, gamma_per_point: float) -> float:
+        """The no-trade band (contracts) at ``|gamma|`` of ``gamma_per_point`` contracts per point.
+
+        ``band_contracts`` while gamma is at or below its start; above it, with a
+        ``band_gamma_exponent`` e, ``band_contracts * (gamma / start_gamma)^e``. With e = 2/3 this
+        is the shape of Whalley and Wilmott's (1997) optimal hedging band under proportional costs
+        (its half-width in delta grows like gamma^(2/3)): a desk tolerates a wider delta gap when
+        gamma is high rather than trade every swing.
+        """
+        p = self.params
+        if p.band_gamma_exponent <= 0.0 or p.start_gamma <= 0.0 or gamma_per_point <= p.start_gamma:
+            return p.band_contracts
+        return p.band_contracts * (gamma_per_point / p.start_gamma) ** p.band_gamma_exponent
+
+    def _arm_watches(self, gamma_per_point: float, band: float) -> None:
         for wid in self._watch_ids:
             self.model.unwatch(wid)
         self._watch_ids = []
@@ -147,7 +168,7 @@ class OptionDealer(TraderAgent):
             return
         # the move that opens a gap of one band, but at least watch_move_pct of the price
         distance = max(
-            self.params.band_contracts / gamma_per_point, self.params.watch_move_pct / 100 * self.last_points
+            band / gamma_per_point, self.params.watch_move_pct / 100 * self.last_points
         )
         last = self.last_points
         self._watch_ids = [
@@ -177,6 +198,8 @@ def build_crowd(world: World, config: DealerConfig, prev_close_points: float) ->
             max_participation=c.max_participation,
             hedge_start_s=c.hedge_start_s,
             follow_up_s=c.follow_up_s,
+            band_gamma_exponent=c.band_gamma_exponent,
+            start_gamma=abs(float(shares[i]) * x.gamma_es_per_point),
         )
         for i in range(c.n_agents)
     ]

@@ -163,3 +163,37 @@ def test_build_crowd_shares_add_up_and_start_hedged():
     assert target < 0  # short puts are hedged with short futures
     assert sum(d.position for d in crowd) == pytest.approx(target, abs=5)
     assert list(world.agents_by_type[OptionDealer]) == crowd  # registered with the model, in order
+
+
+def test_the_band_grows_with_gamma_above_its_start_only_when_asked():
+    world = StubWorld(SHORT_GAMMA)
+    fixed = dealer(world, band_contracts=20.0)
+    assert fixed.band(1e6) == 20.0  # exponent 0: the band never moves
+    ww = dealer(StubWorld(SHORT_GAMMA), band_contracts=20.0, band_gamma_exponent=2 / 3, start_gamma=10.0)
+    assert ww.band(5.0) == 20.0 and ww.band(10.0) == 20.0  # at or below the start gamma: unchanged
+    assert ww.band(80.0) == pytest.approx(20.0 * 8 ** (2 / 3))  # 8x the gamma: 4x the band
+    assert DealerConfig().band_gamma_exponent == 0.0
+
+
+def test_a_gamma_scaled_band_leaves_a_high_gamma_gap_untraded_that_a_fixed_band_trades():
+    """Near expiry gamma soars: a fixed band trades every swing, the Whalley-Wilmott band waits."""
+    world = StubWorld(SHORT_GAMMA)
+    probe = dealer(world)
+    _, gamma = probe.target_contracts()
+    move = -0.05  # a 0.05% dip: a gap of about gamma x 3.3 points
+    gap = abs(traded_after_move(SHORT_GAMMA, move, band_contracts=0.0)[0])
+    band = 0.5 * gap  # a fixed band of half the gap trades it ...
+    assert traded_after_move(SHORT_GAMMA, move, band_contracts=band)[0] < 0
+    # ... a band scaled from a start gamma 1/8 of today's is 4x wider and leaves it alone
+    qty, _ = traded_after_move(SHORT_GAMMA, move, band_contracts=band, band_gamma_exponent=2 / 3,
+                               start_gamma=gamma / 8)  # fmt: skip
+    assert qty == 0
+
+
+def test_build_crowd_gives_each_dealer_the_start_gamma_of_its_share():
+    world = StubWorld(SHORT_GAMMA, seed=4)
+    crowd = build_crowd(as_world(world), DealerConfig(n_agents=3, band_gamma_exponent=0.5), F0)
+    gamma = abs(world.options.exposures(F0, 0.0).gamma_es_per_point)
+    for d in crowd:
+        assert d.params.band_gamma_exponent == 0.5
+        assert d.params.start_gamma == pytest.approx(d.params.share * gamma)
