@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
 
-from experiments.config import load_scenario, scenario_path  # noqa: E402
-from experiments.config_io import apply_overrides  # noqa: E402
+from experiments.config import load_scenario, scenario_data  # noqa: E402
 from experiments.sweep import run_sweep  # noqa: E402
 
 RUNAWAY_DRAWDOWN_PCT = 8.0
@@ -78,9 +76,7 @@ def positions_scale(scenario: str, overrides: tuple[str, ...] = ()) -> float:
     The long-gamma knock-out flips this book, not the unscaled one: its override replaces the
     scale, so it must carry the scale's size.
     """
-    data = tomllib.loads(scenario_path(scenario).read_text(encoding="utf-8"))
-    options = apply_overrides(data, list(overrides)).get("options", {})
-    return float(options.get("positions_scale", 1.0))
+    return float(scenario_data(scenario, overrides).get("options", {}).get("positions_scale", 1.0))
 
 
 def fixed_overrides(overrides: tuple[str, ...], point: dict[str, object]) -> tuple[str, ...]:

@@ -337,6 +337,18 @@ def shipped_scenarios() -> list[str]:
 
 def load_scenario(name_or_path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> ScenarioConfig:
     """Read, override and validate a scenario."""
+    from experiments.datafiles import resolve_data_files  # options.positions_file, cta.daily_closes_file
+
+    data = scenario_data(name_or_path, overrides)
+    return from_dict(ScenarioConfig, resolve_data_files(data, scenario_path(name_or_path).resolve().parent))
+
+
+def scenario_data(name_or_path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> dict:
+    """The scenario's TOML table with the ``--set`` overrides applied, not yet validated.
+
+    Its data files are not read yet, so pre-load keys such as ``options.positions_scale`` are still
+    there (:func:`load_scenario` resolves and validates it).
+    """
     path = scenario_path(name_or_path)
     try:
         if path.stat().st_size > MAX_SCENARIO_BYTES:
@@ -351,10 +363,7 @@ def load_scenario(name_or_path: str | Path, overrides: tuple[str, ...] | list[st
     if "name" not in data:
         what = "empty file" if not data else "no top-level `name`"
         raise ConfigError("name", f"missing in {path} ({what}): a scenario needs name = \"...\"")
-    from experiments.datafiles import resolve_data_files  # options.positions_file, cta.daily_closes_file
-
-    data = resolve_data_files(apply_overrides(data, list(overrides)), path.resolve().parent)
-    return from_dict(ScenarioConfig, data)
+    return apply_overrides(data, list(overrides))
 
 
 def scenario_toml(config: ScenarioConfig) -> str:
