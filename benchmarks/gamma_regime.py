@@ -16,7 +16,11 @@ per-seed paired comparisons with ``none`` (same seed: the same background random
 (Frey & Stremme 1997; Baltussen et al. 2021): long gamma damps vol and makes returns revert
 (negative autocorrelation), short gamma amplifies and makes them trend.
 
-Measured (seeds 1-20, median [quartiles]): 1-minute vol long 4.0% [3.4, 4.4], none 8.4% [7.0, 9.6],
+Measured (seeds 1-20, median [quartiles], background ``activity_vol`` 0.8 since 2026-12-02):
+1-minute vol long 4.0% [3.6, 4.4], none 8.7% [7.8, 9.7], short 16.5% [11.3, 22.1] (long below none
+on 20 of 20 seeds, short above none on 19 of 20); lag-1 autocorrelation long -0.130 [-0.207,
+-0.090], none -0.043 [-0.124, +0.000], short +0.173 [+0.100, +0.246] (positive on 20 of 20).
+With ``activity_vol`` 1.0: 1-minute vol long 4.0% [3.4, 4.4], none 8.4% [7.0, 9.6],
 short 19.6% [11.3, 23.4] (long below none on 20 of 20 seeds, short above none on 17 of 20);
 lag-1 autocorrelation long -0.158 [-0.194, -0.128], none -0.046 [-0.115, -0.008], short +0.263
 [+0.165, +0.327] (positive on 19 of 20). Held-out seeds 100-119 / 120-139: short +0.114 / +0.217

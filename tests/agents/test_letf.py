@@ -103,7 +103,7 @@ def test_build_crowd_splits_the_assets_and_spreads_the_starts():
     assert list(world.agents_by_type[LeveragedETF]) == crowd
 
 
-def _run(sets: list[str], seed: int = 4):
+def _run(sets: list[str], seed: int):
     from experiments.config import load_scenario
     from experiments.runner import run_scenario
 
@@ -111,9 +111,9 @@ def _run(sets: list[str], seed: int = 4):
 
 
 def test_in_a_run_the_funds_follow_the_day_and_leave_the_day_before_them_unchanged():
-    # calm seed 4: the first hour is -0.35% at 10:00, then back above the prior close by 10:30
+    # calm seed 2: after 10:01 the index dips to -0.11% and then rises to +0.16% of the prior close
     funds = ["letf.enabled=true", "letf.aum_usd=2e9", "letf.start_s=1800", "letf.start_spread_s=60"]
-    off_run, on_run = _run([]), _run(funds)
+    off_run, on_run = _run([], seed=2), _run(funds, seed=2)
     off, on = off_run.timeseries, on_run.timeseries
     before = off["t"] < 1800
     assert off.loc[before].drop(columns="flow_letf").equals(on.loc[before].drop(columns="flow_letf"))
@@ -122,7 +122,8 @@ def test_in_a_run_the_funds_follow_the_day_and_leave_the_day_before_them_unchang
     held = after["flow_letf"].to_numpy()  # the funds' position (contracts)
     mid = after["mid"].to_numpy()
     need = rebalance_contracts(2e9, 3.0, mid / 6642.16 - 1.0, mid, POINT_USD)  # calm's prior close
-    assert held.min() < -50 and held.max() > 50  # sold into the dip, bought once the day turned up
+    assert need.min() < -25 and need.max() > 10  # the day this seed gives: both signs
+    assert held.min() < 0.8 * need.min() and held.max() > 0.5 * need.max()  # sold the dip, bought the rise
     assert np.corrcoef(held, need)[0, 1] > 0.9
     assert abs(on_run.summary["letf_unfilled_contracts"]) < 0.25 * abs(need).max()  # nearly caught up
     assert off_run.summary["letf_unfilled_contracts"] is None  # no funds (NaN, written as null)

@@ -95,7 +95,7 @@ def test_in_a_run_the_sellers_only_sell_and_their_flow_has_its_own_column():
     config = load_scenario("calm", ["market.session_end_s=3600", "stop_sellers.enabled=true",
                                     "stop_sellers.n_agents=10", "stop_sellers.position_contracts=200",
                                     "stop_sellers.min_stop_pct=0.05", "stop_sellers.max_stop_pct=0.3"])
-    ts = run_scenario(config, seed=1).timeseries
+    ts = run_scenario(config, seed=2).timeseries  # its first hour draws down 0.23% from its high
     held = ts["flow_stop_sellers"].to_numpy()  # the crowd's position (contracts)
     assert held[0] == pytest.approx(200, abs=10)  # carried into the day
     assert held[-1] < held[0]  # some stops fired within the hour

@@ -77,7 +77,8 @@ def assert_mtm_identity(ex: Exchange) -> None:
     for owner in range(ex.n_owners):
         a = ex.account(owner)
         unrealized = a["position"] * (mark_usd - a["avg_price_points"] / ex.tick * TICK_USD)
-        assert a["mtm_pnl_usd"] == pytest.approx(a["realized_pnl_usd"] + unrealized, abs=1e-6)
+        # float64 average prices: exact up to rounding (1e-9 relative, far below a tick's $12.50)
+        assert a["mtm_pnl_usd"] == pytest.approx(a["realized_pnl_usd"] + unrealized, rel=1e-9, abs=1e-6)
         total += a["mtm_pnl_usd"]
     assert total == pytest.approx(0.0, abs=1e-6)
 
