@@ -66,8 +66,8 @@ vol 8.8% (before 5.5%), one-tick spreads 98% of seconds.
 the mean rate) made some days' noise market orders arrive 20-40 times faster than usual for tens of
 minutes. In a book stripped to 1-lot quotes such a burst is an afternoon swinging 1-2% within
 minutes with 4-point spreads (``nov20_2025_protected`` seed 6: 90,000 noise market orders in
-5 minutes at 14:00 ET, 40 times its usual rate) and, on ``calm``, days with 25-36% realized vol and
-one-tick spreads only 72% of the time. At 0.8, realized vol above 60% came on 8 of seeds 0-99 of
+5 minutes at 14:00 ET, 38 times the base 8 a second) and, on ``calm``, days with 24-36% realized
+vol and one-tick spreads only 72% of the time. At 0.8, realized vol above 60% came on 8 of seeds 0-99 of
 ``nov20_2025_protected`` (16 at 1.0) and on 1 (12) with the spark alone; ``calm`` keeps every
 clustering figure above its bound (at 1.0: 0.26 / 0.15 / 0.10 / 0.03, kurtosis 12, vol 8.9%).
 At 0.7 the Nov-20 days had more runaways (7 of 100 beyond 8%). The older Nov-20 scenarios
