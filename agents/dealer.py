@@ -54,6 +54,11 @@ class DealerConfig:
         -math.inf, "no hedge trades before this time (seconds from the 09:30 ET open; 0: the cash open;"
         " -inf: from the session's start)", allow_inf=True,
     )
+    hedge_start_share: float = _f(
+        1.0, "fraction of the dealers (by count, dealer_0 first, rounded) that wait for hedge_start_s;"
+        " the others hedge from the session's start (SPX and ES option desks hedge around the clock,"
+        " SPY option desks from the cash open)", ge=0, le=1,
+    )
     band_gamma_exponent: float = _f(
         0.0, "the band grows as (|gamma| / |gamma at the start|)^this once gamma is above its start"
         " (0: a fixed band; 2/3: Whalley-Wilmott's optimal band under transaction costs)", ge=0, le=2,
@@ -185,6 +190,7 @@ def build_crowd(world: World, config: DealerConfig, prev_close_points: float) ->
     intervals = lognormal_around(rng, c.hedge_interval_s, 0.3, c.n_agents)
     bands = c.band_contracts * rng.uniform(0.7, 1.3, size=c.n_agents)
     x = world.options.exposures(prev_close_points, world.options.surface.t_seconds)
+    n_waiting = int(round(c.hedge_start_share * c.n_agents))  # these wait for hedge_start_s
     params = [
         DealerParams(
             share=float(shares[i]),
@@ -196,7 +202,7 @@ def build_crowd(world: World, config: DealerConfig, prev_close_points: float) ->
             watch_move_pct=c.watch_move_pct,
             max_slippage_ticks=c.max_slippage_ticks,
             max_participation=c.max_participation,
-            hedge_start_s=c.hedge_start_s,
+            hedge_start_s=c.hedge_start_s if i < n_waiting else -math.inf,
             follow_up_s=c.follow_up_s,
             band_gamma_exponent=c.band_gamma_exponent,
             start_gamma=abs(float(shares[i]) * x.gamma_es_per_point),

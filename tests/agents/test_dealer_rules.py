@@ -197,3 +197,21 @@ def test_build_crowd_gives_each_dealer_the_start_gamma_of_its_share():
     for d in crowd:
         assert d.params.band_gamma_exponent == 0.5
         assert d.params.start_gamma == pytest.approx(d.params.share * gamma)
+
+
+@pytest.mark.parametrize(("share", "waiting"), [(1.0, 4), (0.5, 2), (0.0, 0)])
+def test_hedge_start_share_sets_how_many_dealers_wait_for_hedge_start_s(share, waiting):
+    """The first round(share x n) dealers wait for the cash open; the rest hedge pre-market too."""
+    world = StubWorld(SHORT_GAMMA, seed=4)
+    config = DealerConfig(n_agents=4, hedge_start_s=0.0, hedge_start_share=share, max_participation=math.inf)
+    crowd = build_crowd(as_world(world), config, F0)
+    starts = [d.params.hedge_start_s for d in crowd]
+    assert starts == [0.0] * waiting + [-math.inf] * (4 - waiting)
+    world.exchange.now_s = -1800.0  # 09:00 ET: a 2% fall before the open
+    world.move_to(F0 * 0.98)
+    for d in crowd:
+        d.hedge()
+    sellers = {order.owner for order in world.exchange.orders}
+    assert sellers == {d.owner for d in crowd[waiting:]}  # only the around-the-clock desks sell
+    assert all(order.side == -1 for order in world.exchange.orders)
+    assert DealerConfig().hedge_start_share == 1.0
