@@ -190,7 +190,7 @@ def build_crowd(world: World, config: DealerConfig, prev_close_points: float) ->
     intervals = lognormal_around(rng, c.hedge_interval_s, 0.3, c.n_agents)
     bands = c.band_contracts * rng.uniform(0.7, 1.3, size=c.n_agents)
     x = world.options.exposures(prev_close_points, world.options.surface.t_seconds)
-    n_waiting = int(round(c.hedge_start_share * c.n_agents))  # these wait for hedge_start_s
+    n_waiting = round(c.hedge_start_share * c.n_agents)  # these wait for hedge_start_s (round half to even)
     params = [
         DealerParams(
             share=float(shares[i]),
