@@ -3,8 +3,9 @@
 Each buyer splits its budget into tranches of at least one contract (see ``_tranche_qty``: the
 unspent budget over the tranches left, so the last tranche spends the rest); tranche ``k`` is bought
 when the price has fallen
-``entry_drawdown_pct + k * tranche_step_pct`` below the day's high. The level follows the high as it
-rises. Two styles:
+``entry_drawdown_pct + k * tranche_step_pct`` below the buyer's reference: the day's high (the level
+follows the high as it rises) or, for a share of the crowd (``prior_close_share``), the prior
+close (a fixed level: these buyers wait for the index to turn down on the day). Two styles:
 
 * passive buyers rest a limit bid at the level (the bids that hold a market up) once the price has
   come within ``APPROACH_PCT`` of it, moved up with the high while untouched; once it is filled the
@@ -48,6 +49,8 @@ class DipBuyerConfig:
     tranches: int = _f(3, "budget split into this many buys", ge=1, le=100)
     tranche_step_pct: float = _f(0.5, "extra drawdown between tranches (%)", ge=0, le=100)
     aggressive_share: float = _f(0.5, "fraction of buyers who lift offers (the others rest bids)", ge=0, le=1)
+    prior_close_share: float = _f(0.0, "share of buyers whose drawdown is from the prior close",
+                                  ge=0, le=1)  # fmt: skip
     max_slippage_ticks: int = _f(8, "an aggressive buy trades at most this many ticks above the ask", ge=0,
                                  le=10_000)  # fmt: skip
 
@@ -62,6 +65,7 @@ class DipBuyerParams:
     tranche_step_pct: float
     aggressive: bool
     max_slippage_ticks: int = 8
+    anchor_points: float | None = None  # a fixed reference (the prior close, points); None: the day's high
 
 
 class DipBuyer(TraderAgent):
@@ -92,7 +96,8 @@ class DipBuyer(TraderAgent):
 
     def _level(self) -> float:
         dd = self.params.entry_drawdown_pct + self.tranche * self.params.tranche_step_pct
-        return self.model.day_high_points * (1.0 - dd / 100.0)
+        anchor = self.params.anchor_points
+        return (self.model.day_high_points if anchor is None else anchor) * (1.0 - dd / 100.0)
 
     def _done(self) -> bool:
         return self.tranche >= self.params.tranches or self.budget_left_usd <= 0
@@ -144,8 +149,12 @@ class DipBuyer(TraderAgent):
         """The day's high rose: move the entry level up with it (unless a tranche is being bought)."""
         if self._to_buy > 0:
             return
+        fixed = self.params.anchor_points is not None  # a prior-close level does not follow the high
         if self._bid_oid is None:
-            self._arm()
+            if not (fixed and self._watch_id is not None):
+                self._arm()
+            return
+        if fixed:
             return
         live = self.model.exchange.book.order(self._bid_oid)
         untouched = live is not None and live["qty"] == self._bid_qty
@@ -237,6 +246,8 @@ def build_crowd(world: World, config: DipBuyerConfig, prev_close_points: float) 
     capital = contract_usd + (c.capital_usd - n * contract_usd) * weights / weights.sum()
     entries = rng.uniform(c.min_drawdown_pct, c.max_drawdown_pct, size=n)
     aggressive = rng.random(n) < c.aggressive_share
+    # drawn only when used, so that a crowd without prior-close buyers keeps its random stream
+    from_close = rng.random(n) < c.prior_close_share if c.prior_close_share > 0 else np.zeros(n, bool)
     params = [
         DipBuyerParams(
             float(capital[i]),
@@ -245,6 +256,7 @@ def build_crowd(world: World, config: DipBuyerConfig, prev_close_points: float) 
             c.tranche_step_pct,
             bool(aggressive[i]),
             c.max_slippage_ticks,
+            float(prev_close_points) if from_close[i] else None,
         )  # fmt: skip
         for i in range(n)
     ]

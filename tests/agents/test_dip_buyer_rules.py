@@ -85,6 +85,30 @@ def test_entry_level_follows_a_new_high():
     assert world.high_subscribers == [b]
 
 
+def test_a_prior_close_buyer_keeps_its_level_when_the_high_rises():
+    world = StubWorld()
+    world.day_high_points = 0.0  # before the first trade, as in the model: armed by the first high
+    b = buyer(world, anchor_points=F0)  # F0 is the prior close here
+    assert world.watches_of(b.owner) == []
+    world.move_to(F0 * 1.02)  # a 2% rally: a day's-high buyer's level would rise to 0.99 x 1.02 x F0
+    b.on_new_high(world.day_high_points)
+    (w,) = world.watches_of(b.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(F0 * 0.99, abs=0.25)
+    world.move_to(F0 * 1.005)  # 1.5% below the high but still 0.5% above the prior close
+    assert world.exchange.orders == [] and b.position == 0
+
+
+def test_build_crowd_gives_the_prior_close_share_a_fixed_reference():
+    world = StubWorld(seed=3)
+    config = DipBuyerConfig(n_agents=200, capital_usd=1e10, prior_close_share=0.3)
+    crowd = build_crowd(as_world(world), config, F0)
+    anchored = [b for b in crowd if b.params.anchor_points is not None]
+    assert all(b.params.anchor_points == F0 for b in anchored)
+    assert 40 <= len(anchored) <= 80  # about 30% of 200
+    none = build_crowd(as_world(StubWorld(seed=3)), DipBuyerConfig(n_agents=200, capital_usd=1e10), F0)
+    assert all(b.params.anchor_points is None for b in none)
+
+
 def test_passive_buyer_rests_a_bid_at_its_level_only_when_the_price_approaches():
     world = StubWorld()
     b = buyer(world, aggressive=False)
