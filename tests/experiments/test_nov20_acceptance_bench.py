@@ -57,7 +57,8 @@ def test_a_variant_that_sets_an_overridden_key_runs_with_its_own_value(bench, tm
     # end to end: the sweep used to refuse the x10 run ("both swept and fixed by an override")
     assert bench.main(["--scenario", "nov20_2025_stops", "--seeds", "1", "--workers", "1",
                        "--set", overrides[0], "--out", str(tmp_path / "acc")]) == 0
-    assert "dip capital x10" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "dip capital x10" in printed and "expected lines met by a set of 1 seeds" in printed
 
 
 def _runs(n: int, close: list[float]) -> dict:
@@ -78,11 +79,11 @@ def _runs(n: int, close: list[float]) -> dict:
 def test_resampled_shares_count_the_seed_sets_that_meet_each_line(bench):
     runs = _runs(20, [-2.0] * 20)
     checks = bench.acceptance_checks(runs)
-    assert all(ok for _, _, ok in checks)
+    assert all(line.met for line in checks)
     assert (bench.resampled_shares(runs, 50, 20) == 1.0).all()
     # half the days close at -2%, half at 0%: the median close is -1%, met in about half the resamples
     half = _runs(20, [-2.0] * 10 + [0.0] * 10)
-    labels = [label for label, _, _ in bench.acceptance_checks(half)]
+    labels = [line.label for line in bench.acceptance_checks(half)]
     shares = bench.resampled_shares(half, 400, 20)
     close = shares[labels.index("close <= -1.0%")]
     assert 0.35 < close < 0.65
@@ -90,10 +91,23 @@ def test_resampled_shares_count_the_seed_sets_that_meet_each_line(bench):
     assert (bench.resampled_shares(half, 400, 20) == shares).all()  # a fixed stream: reproducible
 
 
+def test_the_interval_of_a_line_brackets_its_value_and_straddles_a_bound_it_does_not_decide(bench):
+    import numpy as np
+
+    half = _runs(40, [-2.0] * 20 + [0.0] * 20)  # median close -1.0: on the bound
+    labels = [line.label for line in bench.acceptance_checks(half)]
+    lo, hi = np.quantile(bench.resampled_values(half, 400), [0.025, 0.975], axis=0)
+    i = labels.index("close <= -1.0%")
+    assert lo[i] < -1.0 < hi[i]
+    clear = _runs(40, [-2.0] * 40)
+    lo, hi = np.quantile(bench.resampled_values(clear, 400), [0.025, 0.975], axis=0)
+    assert lo[i] == hi[i] == -2.0  # every seed closes at -2%: nothing to resample
+
+
 def test_the_runaway_line_allows_a_tenth_of_the_seeds(bench):
     runs = _runs(40, [-2.0] * 40)
     runs["as shipped"].loc[:3, "max_drawdown_pct"] = 9.0  # 4 of 40 beyond 8%: allowed
-    label, value, ok = bench.acceptance_checks(runs)[-1]
-    assert ok and value == "4" and "4 of 40" in label
+    line = bench.acceptance_checks(runs)[-1]
+    assert line.met and line.shown == "4" and "4 of 40" in line.label
     runs["as shipped"].loc[4, "max_drawdown_pct"] = 9.0  # 5 of 40: not
-    assert not bench.acceptance_checks(runs)[-1][2]
+    assert not bench.acceptance_checks(runs)[-1].met
