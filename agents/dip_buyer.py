@@ -149,12 +149,12 @@ class DipBuyer(TraderAgent):
         """The day's high rose: move the entry level up with it (unless a tranche is being bought)."""
         if self._to_buy > 0:
             return
-        fixed = self.params.anchor_points is not None  # a prior-close level does not follow the high
-        if self._bid_oid is None:
-            if not (fixed and self._watch_id is not None):
+        if self.params.anchor_points is not None:  # a prior-close level does not follow the high:
+            if self._bid_oid is None and self._watch_id is None:  # only arm it once there is a high
                 self._arm()
             return
-        if fixed:
+        if self._bid_oid is None:
+            self._arm()
             return
         live = self.model.exchange.book.order(self._bid_oid)
         untouched = live is not None and live["qty"] == self._bid_qty

@@ -241,30 +241,27 @@ def acceptance_checks(runs: dict[str, pd.DataFrame]) -> list[Line]:
     med = {name: g.median(numeric_only=True) for name, g in runs.items()}
     base = med["as shipped"]
 
-    def line(label: str, value: float, met: bool, fmt: str = "{:.2f}") -> Line:
-        return Line(label, float(value), bool(met), fmt)
-
     def ratio(name: str) -> float:
         return med[name]["max_drawdown_pct"] / base["max_drawdown_pct"]
 
     open_, high_s, close = base["open_return_pct"], base["high_time_s"], base["close_return_pct"]
     fall = base["fall_duration_min"]
     checks = [
-        line("open +0.8..+2.0%", open_, 0.8 <= open_ <= 2.0, "{:+.2f}%"),
-        line("high 09:45-11:15 ET", high_s, 900 <= high_s <= 6300, "clock"),
-        line("close <= -1.0%", close, close <= -1.0, "{:+.2f}%"),
-        line("range 2.5-5%", base["range_pct"], 2.5 <= base["range_pct"] <= 5.0, "{:.2f}%"),
-        line("close location <= 0.2", base["close_location"], base["close_location"] <= 0.2),
-        line("fall duration >= 180 min", fall, fall >= 180, "{:.0f}"),
-        line("rebound <= 0.2", base["rebound_share"], base["rebound_share"] <= 0.2),
-        line("spark alone / full <= 0.5", ratio("spark alone"), ratio("spark alone") <= 0.5),
-        line("dip x10 / full <= 0.5", ratio("dip capital x10"), ratio("dip capital x10") <= 0.5),
-        line("long gamma / full <= 0.33", ratio("dealers long gamma"), ratio("dealers long gamma") <= 1 / 3),
+        Line("open +0.8..+2.0%", open_, 0.8 <= open_ <= 2.0, "{:+.2f}%"),
+        Line("high 09:45-11:15 ET", high_s, 900 <= high_s <= 6300, "clock"),
+        Line("close <= -1.0%", close, close <= -1.0, "{:+.2f}%"),
+        Line("range 2.5-5%", base["range_pct"], 2.5 <= base["range_pct"] <= 5.0, "{:.2f}%"),
+        Line("close location <= 0.2", base["close_location"], base["close_location"] <= 0.2),
+        Line("fall duration >= 180 min", fall, fall >= 180, "{:.0f}"),
+        Line("rebound <= 0.2", base["rebound_share"], base["rebound_share"] <= 0.2),
+        Line("spark alone / full <= 0.5", ratio("spark alone"), ratio("spark alone") <= 0.5),
+        Line("dip x10 / full <= 0.5", ratio("dip capital x10"), ratio("dip capital x10") <= 0.5),
+        Line("long gamma / full <= 0.33", ratio("dealers long gamma"), ratio("dealers long gamma") <= 1 / 3),
     ]
     runaway = _runaways(runs["as shipped"])
     n = len(runs["as shipped"])
     allowed = RUNAWAY_SHARE * n
-    checks.append(line(f"<= {allowed:g} of {n} seeds draw down > {RUNAWAY_DRAWDOWN_PCT:g}%", runaway,
+    checks.append(Line(f"<= {allowed:g} of {n} seeds draw down > {RUNAWAY_DRAWDOWN_PCT:g}%", runaway,
                        runaway <= allowed, "{:.0f}"))  # fmt: skip
     return checks
 
