@@ -5,7 +5,9 @@ unspent budget over the tranches left, so the last tranche spends the rest); tra
 when the price has fallen
 ``entry_drawdown_pct + k * tranche_step_pct`` below the buyer's reference: the day's high (the level
 follows the high as it rises) or, for a share of the crowd (``prior_close_share``), the prior
-close (a fixed level: these buyers wait for the index to turn down on the day). Two styles:
+close (a fixed level: these buyers wait for the index to turn down on the day). Another share
+(``support_share``) buys at the support levels commentators watch (``[levels] supports``): one
+tranche per support, highest first, a support the price is already below skipped. Two styles:
 
 * passive buyers rest a limit bid at the level (the bids that hold a market up) once the price has
   come within ``APPROACH_PCT`` of it, moved up with the high while untouched; once it is filled the
@@ -51,6 +53,8 @@ class DipBuyerConfig:
     aggressive_share: float = _f(0.5, "fraction of buyers who lift offers (the others rest bids)", ge=0, le=1)
     prior_close_share: float = _f(0.0, "share of buyers whose drawdown is from the prior close",
                                   ge=0, le=1)  # fmt: skip
+    support_share: float = _f(0.0, "share of buyers who bid at the support levels ([levels] supports)",
+                              ge=0, le=1)  # fmt: skip
     max_slippage_ticks: int = _f(8, "an aggressive buy trades at most this many ticks above the ask", ge=0,
                                  le=10_000)  # fmt: skip
 
@@ -66,6 +70,7 @@ class DipBuyerParams:
     aggressive: bool
     max_slippage_ticks: int = 8
     anchor_points: float | None = None  # a fixed reference (the prior close, points); None: the day's high
+    levels_points: tuple[float, ...] = ()  # fixed levels, one per tranche, highest first (supports, points)
 
 
 class DipBuyer(TraderAgent):
@@ -94,7 +99,14 @@ class DipBuyer(TraderAgent):
         """Unspent capital ($)."""
         return max(self.params.capital_usd - self.spent_usd, 0.0)
 
+    @property
+    def fixed_levels(self) -> bool:
+        """True if the entry levels are fixed (prior close, supports) rather than following the high."""
+        return self.params.anchor_points is not None or bool(self.params.levels_points)
+
     def _level(self) -> float:
+        if self.params.levels_points:
+            return self.params.levels_points[self.tranche]
         dd = self.params.entry_drawdown_pct + self.tranche * self.params.tranche_step_pct
         anchor = self.params.anchor_points
         return (self.model.day_high_points if anchor is None else anchor) * (1.0 - dd / 100.0)
@@ -121,7 +133,12 @@ class DipBuyer(TraderAgent):
         if self._watch_id is not None:
             self.model.unwatch(self._watch_id)
             self._watch_id = None
-        if self._done() or not self.model.day_high_points > 0:
+        if not self.model.day_high_points > 0:  # armed by the first high
+            return
+        if self.params.levels_points:  # a support the price is already below is broken: skip it
+            while not self._done() and self.last_points < self._level():
+                self.tranche += 1
+        if self._done():
             return
         if self.params.aggressive:
             self._watch_id = self.watch(self._level(), -1, self.on_dip)
@@ -149,7 +166,7 @@ class DipBuyer(TraderAgent):
         """The day's high rose: move the entry level up with it (unless a tranche is being bought)."""
         if self._to_buy > 0:
             return
-        if self.params.anchor_points is not None:  # a prior-close level does not follow the high:
+        if self.fixed_levels:  # a prior-close or support level does not follow the high:
             if self._bid_oid is None and self._watch_id is None:  # only arm it once there is a high
                 self._arm()
             return
@@ -225,7 +242,9 @@ def dip_crowd_size(capital_usd: float, n_agents: int, contract_usd: float) -> in
     return int(min(n_agents, capital_usd // contract_usd))
 
 
-def build_crowd(world: World, config: DipBuyerConfig, prev_close_points: float) -> list[DipBuyer]:
+def build_crowd(
+    world: World, config: DipBuyerConfig, prev_close_points: float, supports: tuple[float, ...] = ()
+) -> list[DipBuyer]:
     """The dip-buying crowd: every buyer can afford at least one contract.
 
     The crowd has :func:`dip_crowd_size` buyers (fewer than ``n_agents`` when the capital is small,
@@ -233,7 +252,9 @@ def build_crowd(world: World, config: DipBuyerConfig, prev_close_points: float) 
     contract's worth (at :data:`DIP_CONTRACT_HEADROOM` times the prior close) plus a log-normal share
     of the rest, and buys in tranches of at least one contract (``DipBuyer._tranche_qty``). With
     small capital each buyer holds about one contract and its deeper tranches find the budget spent:
-    the crowd keeps as many distinct entry levels as the capital can fill.
+    the crowd keeps as many distinct entry levels as the capital can fill. A buyer's reference is
+    drawn once: the prior close with probability ``prior_close_share``, the ``supports`` (index
+    points, one tranche each) with probability ``support_share``, else the day's high.
     """
     c = config
     rng = world.rng
@@ -246,17 +267,22 @@ def build_crowd(world: World, config: DipBuyerConfig, prev_close_points: float) 
     capital = contract_usd + (c.capital_usd - n * contract_usd) * weights / weights.sum()
     entries = rng.uniform(c.min_drawdown_pct, c.max_drawdown_pct, size=n)
     aggressive = rng.random(n) < c.aggressive_share
-    # drawn only when used, so that a crowd without prior-close buyers keeps its random stream
-    from_close = rng.random(n) < c.prior_close_share if c.prior_close_share > 0 else np.zeros(n, bool)
+    # drawn only when used, so that a crowd of day's-high buyers keeps its random stream
+    fixed = c.prior_close_share > 0 or c.support_share > 0
+    reference = rng.random(n) if fixed else np.ones(n)
+    from_close = reference < c.prior_close_share
+    at_support = ~from_close & (reference < c.prior_close_share + c.support_share)
+    levels = tuple(sorted((float(x) for x in supports), reverse=True))
     params = [
         DipBuyerParams(
             float(capital[i]),
             float(entries[i]),
-            c.tranches,
+            len(levels) if at_support[i] else c.tranches,
             c.tranche_step_pct,
             bool(aggressive[i]),
             c.max_slippage_ticks,
             float(prev_close_points) if from_close[i] else None,
+            levels if at_support[i] else (),
         )  # fmt: skip
         for i in range(n)
     ]

@@ -34,6 +34,7 @@ def build_agents(
     stop_sellers: stop_seller.StopSellerConfig,
     letfs: letf.LeveragedETFConfig,
     prev_close_points: float,
+    supports: tuple[float, ...] = (),
 ) -> dict[str, list[TraderAgent]]:
     """Create the enabled agent classes; return them by flow group.
 
@@ -47,6 +48,7 @@ def build_agents(
         letfs: the leveraged-ETF rebalancers' config.
         prev_close_points: the prior close (dealers' and stop sellers' carried positions, dip buyers'
             contract value, the leveraged ETFs' day return).
+        supports: the support levels (index points) the dip buyers' ``support_share`` bids at.
     """
     groups: dict[str, list[TraderAgent]] = {}
     if dealers.enabled:
@@ -56,7 +58,7 @@ def build_agents(
     if ctas.enabled:
         groups["cta"] = cta.build_crowd(world, ctas)
     if dip_buyers.enabled:
-        groups["dip_buyers"] = dip_buyer.build_crowd(world, dip_buyers, prev_close_points)
+        groups["dip_buyers"] = dip_buyer.build_crowd(world, dip_buyers, prev_close_points, supports)
     if stop_sellers.enabled:
         groups["stop_sellers"] = stop_seller.build_crowd(world, stop_sellers, prev_close_points)
     if letfs.enabled:

@@ -221,7 +221,7 @@ class OptionsConfig:
 
 @dataclass(frozen=True, slots=True)
 class LevelsConfig:
-    """Reference levels drawn on plots (index points)."""
+    """Reference levels drawn on plots (index points); ``dip_buyers.support_share`` bids at the supports."""
 
     supports: tuple[float, ...] = _f((), "support levels commentators watched", gt=0, le=1e7)
 
@@ -287,6 +287,14 @@ class ScenarioConfig:
         if self.dip_buyers.max_drawdown_pct < self.dip_buyers.min_drawdown_pct:
             raise ConfigError("dip_buyers.max_drawdown_pct", "must be >= dip_buyers.min_drawdown_pct",
                               value=self.dip_buyers.max_drawdown_pct)  # fmt: skip
+        d = self.dip_buyers
+        if d.prior_close_share + d.support_share > 1:
+            raise ConfigError("dip_buyers.support_share", "prior_close_share + support_share must be <= 1 "
+                              f"(prior_close_share is {d.prior_close_share:g})",
+                              value=d.support_share)  # fmt: skip
+        if d.support_share > 0 and not self.levels.supports:
+            raise ConfigError("dip_buyers.support_share", "needs support levels: set [levels] supports",
+                              value=d.support_share)  # fmt: skip
         if self.cta.enabled and len(self.cta.daily_closes) < max(self.cta.lookbacks_days, default=0):
             raise ConfigError(
                 "cta.daily_closes",

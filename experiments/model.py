@@ -94,7 +94,7 @@ class CascadeModel(mesa.Model):
 
         build_agents(  # they register with the model: see agents_by_type
             self, config.dealers, config.hedgers, config.cta, config.dip_buyers, config.stop_sellers,
-            config.letf, config.prev_close_points,
+            config.letf, config.prev_close_points, config.levels.supports,
         )
         for ev in config.events:
             self.schedule_at(ev.t_s, self._news, ev, priority=PRIORITY_NEWS)

@@ -109,6 +109,53 @@ def test_build_crowd_gives_the_prior_close_share_a_fixed_reference():
     assert all(b.params.anchor_points is None for b in none)
 
 
+def test_a_support_buyer_bids_at_each_support_in_turn_and_ignores_a_new_high():
+    world = StubWorld()
+    supports = (F0 * 0.99, F0 * 0.97)
+    b = buyer(world, aggressive=False, tranches=2, levels_points=supports)
+    world.move_to(F0 * 1.02)  # a new high does not move a support
+    b.on_new_high(world.day_high_points)
+    (w,) = world.watches_of(b.owner)
+    approach = supports[0] * (1 + APPROACH_PCT / 100)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(approach, abs=0.25)
+    fire(world, b)
+    (bid,) = world.exchange.orders
+    assert bid.kind == LIMIT and bid.side == BUY
+    assert bid.price_ticks * world.exchange.tick == pytest.approx(supports[0], abs=0.25)
+    world.exchange.fill(bid, bid.qty)
+    b.check_bid()
+    (w,) = world.watches_of(b.owner)  # the next support down
+    approach = supports[1] * (1 + APPROACH_PCT / 100)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(approach, abs=0.25)
+
+
+def test_a_support_buyer_skips_a_support_the_price_is_already_below():
+    world = StubWorld()
+    world.day_high_points = 0.0  # armed by the first high
+    supports = (F0 * 1.01, F0 * 0.99)  # the first is above the market: already broken
+    b = buyer(world, tranches=2, levels_points=supports)
+    world.move_to(F0)
+    b.on_new_high(world.day_high_points)
+    assert b.tranche == 1 and world.exchange.orders == []  # nothing bought above the market
+    (w,) = world.watches_of(b.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(supports[1], abs=0.25)
+
+
+def test_build_crowd_gives_the_support_share_the_supports_as_its_levels():
+    world = StubWorld(seed=3)
+    config = DipBuyerConfig(n_agents=200, capital_usd=1e10, prior_close_share=0.2, support_share=0.3)
+    crowd = build_crowd(as_world(world), config, F0, supports=(6500.0, 6550.0))
+    at_support = [b for b in crowd if b.params.levels_points]
+    assert all(b.params.levels_points == (6550.0, 6500.0) and b.params.tranches == 2 for b in at_support)
+    assert all(b.params.anchor_points is None for b in at_support)  # one reference per buyer
+    assert 40 <= len(at_support) <= 80  # about 30% of 200
+    from_close = [b for b in crowd if b.params.anchor_points is not None]
+    assert 25 <= len(from_close) <= 55  # about 20%: the same draw as without support buyers
+    alone = build_crowd(as_world(StubWorld(seed=3)), DipBuyerConfig(n_agents=200, capital_usd=1e10,
+                                                                    prior_close_share=0.2), F0)  # fmt: skip
+    assert [b.params.anchor_points for b in alone] == [b.params.anchor_points for b in crowd]
+
+
 def test_passive_buyer_rests_a_bid_at_its_level_only_when_the_price_approaches():
     world = StubWorld()
     b = buyer(world, aggressive=False)
