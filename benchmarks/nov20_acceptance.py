@@ -30,13 +30,16 @@ whose interval straddles its bound is not decided by the seeds run.
 
 Run: ``python benchmarks/nov20_acceptance.py [--scenario nov20_2025_spark] [--seeds 20]
 [--first-seed 0] [--workers 2] [--out DIR] [--set KEY=VALUE ...] [--resamples 1000]
-[--resample-size N]``; ``--set`` applies to the model and every knock-out (the dip-capital x10 is
-ten times the overridden capital).
+[--resample-size N] [--stored]``; ``--set`` applies to the model and every knock-out (the
+dip-capital x10 is ten times the overridden capital). ``--stored`` runs nothing: it reports on seeds
+an earlier call stored under ``--out`` (e.g. ``--first-seed 100 --seeds 200`` of a 0-299 run), and
+refuses if the scenario file or the overrides have changed since, or a seed is missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -161,15 +164,23 @@ def main(argv: list[str] | None = None) -> int:
                     help="bootstrap draws for the share of seed sets meeting each line (0: none)")
     ap.add_argument("--resample-size", type=int, default=None,
                     help="seeds per bootstrap draw (default: --seeds)")
+    ap.add_argument("--stored", action="store_true",
+                    help="run nothing: report on these seeds of the runs an earlier call stored under --out")
     args = ap.parse_args(argv)
     overrides = tuple(args.set)
     out = Path(args.out or ROOT / "runs" / f"acceptance_{args.scenario}")
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    runs = {
-        name: run_sweep(args.scenario, [point], seeds, out / name.replace(" ", "_"), workers=args.workers,
-                        overrides=fixed_overrides(overrides, point))
-        for name, point in variants(args.scenario, overrides).items()
-    }
+    if args.stored:
+        try:
+            runs = stored_runs(args.scenario, overrides, out, seeds)
+        except ValueError as exc:
+            ap.error(str(exc))
+    else:
+        runs = {
+            name: run_sweep(args.scenario, [point], seeds, variant_dir(out, name), workers=args.workers,
+                            overrides=fixed_overrides(overrides, point))
+            for name, point in variants(args.scenario, overrides).items()
+        }
     table = summarize(runs)
     with pd.option_context("display.width", 250, "display.max_columns", 12, "display.max_colwidth", 40):
         label = " ".join((args.scenario, *overrides))
@@ -190,6 +201,46 @@ def main(argv: list[str] | None = None) -> int:
     if shares is not None:
         print(f"expected lines met by a set of {size} seeds: {shares.sum():.1f} of {len(shares)}")
     return 0
+
+
+def variant_dir(out: Path, name: str) -> Path:
+    """The sweep folder of one variant under ``out``."""
+    return out / name.replace(" ", "_")
+
+
+def stored_runs(
+    scenario: str, overrides: tuple[str, ...], out: Path, seeds: list[int]
+) -> dict[str, pd.DataFrame]:
+    """Each variant's stored runs of ``seeds`` under ``out`` (no new runs).
+
+    Raises:
+        ValueError: a variant has no sweep there, its sweep was of another scenario file, overrides or
+            point (the identity ``run_sweep`` checks, seeds aside), or it lacks some of ``seeds``.
+    """
+    from experiments.sweep import DEFAULT_RUNNER, read_sweep_spec
+    from experiments.sweep.spec import IDENTITY_KEYS, RUNS_FILE, build_spec
+
+    runs = {}
+    for name, point in variants(scenario, overrides).items():
+        folder = variant_dir(out, name)
+        if not (folder / RUNS_FILE).exists():
+            raise ValueError(f"--stored: no runs of {name!r} in {folder}")
+        stored = read_sweep_spec(folder)
+        fixed = fixed_overrides(overrides, point)
+        asked = build_spec(scenario, [point], stored["seeds"], fixed, DEFAULT_RUNNER, None)
+        asked = json.loads(json.dumps(asked))  # as sweep.json holds it
+        differ = [k for k in IDENTITY_KEYS if k != "seeds" and stored.get(k) != asked[k]]
+        if differ:
+            raise ValueError(f"--stored: {folder} holds runs with another {', '.join(differ)} (the scenario "
+                             "file or --set changed since); run them again into another --out")  # fmt: skip
+        g = pd.read_parquet(folder / RUNS_FILE)
+        g = g[g["seed"].isin(seeds)]
+        missing = sorted(set(seeds) - set(g["seed"]))
+        if missing:
+            raise ValueError(f"--stored: {folder} lacks {len(missing)} of the seeds asked "
+                             f"(first {missing[0]}); run them without --stored")  # fmt: skip
+        runs[name] = g
+    return runs
 
 
 def resampled_shares(runs: dict[str, pd.DataFrame], n_draws: int, size: int, seed: int = 0) -> np.ndarray:

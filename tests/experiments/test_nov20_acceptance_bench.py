@@ -111,3 +111,45 @@ def test_the_runaway_line_allows_a_tenth_of_the_seeds(bench):
     assert line.met and line.shown == "4" and "4 of 40" in line.label
     runs["as shipped"].loc[4, "max_drawdown_pct"] = 9.0  # 5 of 40: not
     assert not bench.acceptance_checks(runs)[-1].met
+
+
+def _store(bench, out: Path, scenario: str, seeds: list[int], overrides: tuple[str, ...] = ()) -> None:
+    """Write each variant's sweep folder as ``run_sweep`` leaves it (sweep.json, runs.parquet)."""
+    import json
+
+    import pandas as pd
+
+    from experiments.sweep import DEFAULT_RUNNER
+    from experiments.sweep.spec import build_spec
+
+    for name, point in bench.variants(scenario, overrides).items():
+        folder = bench.variant_dir(out, name)
+        folder.mkdir(parents=True)
+        fixed = bench.fixed_overrides(overrides, point)
+        spec = build_spec(scenario, [point], seeds, fixed, DEFAULT_RUNNER, None)
+        (folder / "sweep.json").write_text(json.dumps(spec))
+        n = len(seeds)
+        pd.DataFrame({
+            "seed": seeds, "status": "ok", "open_return_pct": 1.0, "high_return_pct": 2.0,
+            "high_time_s": 3600.0, "low_time_s": 20000.0, "close_return_pct": [-2.0] * n, "range_pct": 3.5,
+            "close_location": 0.1, "rebound_share": 0.1, "fall_duration_min": 240.0,
+            "steepest_30min_share": 0.5, "max_drawdown_pct": 4.0 if name == "as shipped" else 1.0,
+            "runtime_s": 1.0,
+        }).to_parquet(folder / "runs.parquet")  # fmt: skip
+
+
+def test_stored_reports_on_a_seed_range_of_an_earlier_run_and_refuses_what_it_lacks(bench, tmp_path, capsys):
+    out = tmp_path / "acc"
+    _store(bench, out, "nov20_2025_stops", list(range(10)))
+    args = ["--scenario", "nov20_2025_stops", "--stored", "--out", str(out), "--resamples", "20"]
+    assert bench.main([*args, "--first-seed", "4", "--seeds", "6"]) == 0
+    printed = capsys.readouterr().out
+    assert "seeds 4-9" in printed and "met      [100%]  close <= -1.0%: -2.00%" in printed
+    with pytest.raises(SystemExit):
+        bench.main([*args, "--first-seed", "8", "--seeds", "4"])  # seeds 10 and 11 never ran
+    assert "lacks 2 of the seeds asked (first 10)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main([*args, "--seeds", "4", "--set", "dip_buyers.capital_usd=1e9"])  # other overrides
+    assert "holds runs with another overrides" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        bench.variant_dir(out, n).name for n in bench.variants("nov20_2025_stops"))  # nothing new ran
