@@ -111,8 +111,13 @@ class DipBuyer(TraderAgent):
         anchor = self.params.anchor_points
         return (self.model.day_high_points if anchor is None else anchor) * (1.0 - dd / 100.0)
 
+    @property
+    def _n_tranches(self) -> int:
+        """Tranches in the plan: one per fixed level if the buyer has them, else ``params.tranches``."""
+        return len(self.params.levels_points) or self.params.tranches
+
     def _done(self) -> bool:
-        return self.tranche >= self.params.tranches or self.budget_left_usd <= 0
+        return self.tranche >= self._n_tranches or self.budget_left_usd <= 0
 
     def _tranche_qty(self, worst_price_ticks: int) -> int:
         """Contracts of the next tranche at ``worst_price_ticks`` per contract (0: budget spent).
@@ -125,7 +130,7 @@ class DipBuyer(TraderAgent):
         ex = self.model.exchange
         unit_usd = worst_price_ticks * ex.tick * ex.market.point_value_usd
         left = self.budget_left_usd
-        remaining = max(self.params.tranches - self.tranche, 1)
+        remaining = max(self._n_tranches - self.tranche, 1)
         return min(max(int(left / remaining // unit_usd), 1), int(left // unit_usd))
 
     def _arm(self) -> None:
@@ -154,7 +159,7 @@ class DipBuyer(TraderAgent):
         price = self.to_ticks(self._level())
         qty = self._tranche_qty(price)
         if qty < 1:
-            self.tranche = self.params.tranches
+            self.tranche = self._n_tranches
             return
         res = self.model.exchange.submit(self.owner, LIMIT, BUY, qty, price_ticks=price)
         if not res.accepted:
@@ -201,7 +206,7 @@ class DipBuyer(TraderAgent):
         self._watch_id = None
         self._to_buy = self._tranche_qty(self.protected_limit_ticks(BUY, self.params.max_slippage_ticks))
         if self._to_buy < 1:
-            self.tranche = self.params.tranches
+            self.tranche = self._n_tranches
             return
         self.work_tranche()
 

@@ -39,7 +39,6 @@ refuses if the scenario file or the overrides have changed since, or a seed is m
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -218,7 +217,7 @@ def stored_runs(
             point (the identity ``run_sweep`` checks, seeds aside), or it lacks some of ``seeds``.
     """
     from experiments.sweep import DEFAULT_RUNNER, read_sweep_spec
-    from experiments.sweep.spec import IDENTITY_KEYS, RUNS_FILE, build_spec
+    from experiments.sweep.spec import RUNS_FILE, build_spec, identity_differences
 
     runs = {}
     for name, point in variants(scenario, overrides).items():
@@ -228,8 +227,7 @@ def stored_runs(
         stored = read_sweep_spec(folder)
         fixed = fixed_overrides(overrides, point)
         asked = build_spec(scenario, [point], stored["seeds"], fixed, DEFAULT_RUNNER, None)
-        asked = json.loads(json.dumps(asked))  # as sweep.json holds it
-        differ = [k for k in IDENTITY_KEYS if k != "seeds" and stored.get(k) != asked[k]]
+        differ = identity_differences(stored, asked, ignore=("seeds",))
         if differ:
             raise ValueError(f"--stored: {folder} holds runs with another {', '.join(differ)} (the scenario "
                              "file or --set changed since); run them again into another --out")  # fmt: skip

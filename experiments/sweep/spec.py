@@ -66,6 +66,18 @@ class RunTask:
 # ----------------------------------------------------------------------------------------- identity
 
 
+def identity_differences(
+    stored: Mapping[str, Any], spec: Mapping[str, Any], ignore: Iterable[str] = ()
+) -> list[str]:
+    """Identity keys (``IDENTITY_KEYS`` less ``ignore``) in which a stored sweep.json differs from ``spec``.
+
+    ``spec`` is compared as ``sweep.json`` holds it (through JSON: tuples become lists).
+    """
+    new = json.loads(json.dumps(spec))
+    skip = set(ignore)
+    return [k for k in IDENTITY_KEYS if k not in skip and stored.get(k) != new.get(k)]
+
+
 def scenario_identity(scenario: str) -> str:
     """Identity of a scenario for run ids: its TOML content hash where the file can be found.
 

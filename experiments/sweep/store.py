@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 from experiments.atomic_io import replace_write
 from experiments.sweep.designs import format_value
 from experiments.sweep.spec import (
-    IDENTITY_KEYS,
     LOCK_FILE,
     RECORDS_DIR,
     RUNS_FILE,
     SPEC_FILE,
     RunTask,
     SweepConfigError,
+    identity_differences,
     read_sweep_spec,
     sweep_tasks,
 )
@@ -115,8 +115,7 @@ def check_out_dir(out_dir: Path, spec: Mapping[str, Any]) -> bool:
             raise SweepConfigError(
                 f"{spec_path} is unreadable ({exc}); choose another output folder"
             ) from None
-        new = json.loads(json.dumps(spec))
-        diff = [k for k in IDENTITY_KEYS if old.get(k) != new.get(k)]
+        diff = identity_differences(old, spec)
         if diff:
             raise SweepConfigError(
                 f"{str(out_dir)!r} holds a different sweep (its {', '.join(diff)} differ); "
