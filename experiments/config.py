@@ -150,6 +150,10 @@ class EventConfig:
     resolves: tuple[str, ...] = _f((), "IV event premia removed at this time (the IV crush)")
     sentiment_shift: float = _f(0.0, "shift of noise-trader sentiment, P(buy) = (1+s)/2", ge=-2, le=2)
     value_shift_pct: float = _f(0.0, "shift of the value traders' belief (%)", ge=-50, le=50)
+    activity_boost: float = _f(
+        0.0, "burst of background trading after the news, x the usual activity (1: twice as busy),"
+        " fading with flow.news_activity_halflife_s", ge=0, le=50,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -249,6 +249,8 @@ class CascadeModel(mesa.Model):
     def _news(self, event) -> None:
         self.exchange.shift_sentiment(event.sentiment_shift)
         self.exchange.shift_value(event.value_shift_pct)
+        if event.activity_boost:
+            self.exchange.boost_activity(event.activity_boost)
         for name in event.resolves:
             self.options.resolve_event(name)
         for agent in self._news_subscribers:

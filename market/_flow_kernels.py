@@ -80,7 +80,8 @@ NO_DOWN_WATCH = -1
 MAX_ACT_SCALES = 6  # = the upper bound of FlowParams.activity_n_scales
 FF_ACT_FACTOR0 = 11  # ff[FF_ACT_FACTOR0 + i]: the i-th OU factor of log activity (FF_LOG_ACT: their sum)
 FF_VALUE_HL_SCALE = FF_ACT_FACTOR0 + MAX_ACT_SCALES  # the value belief's half-life x this (1: as configured)
-N_FF = FF_VALUE_HL_SCALE + 1
+FF_NEWS_ACT = FF_VALUE_HL_SCALE + 1  # extra activity after news (x the usual; decays per snapshot)
+N_FF = FF_NEWS_ACT + 1
 
 # ---- event kinds
 EV_REQUOTE, EV_NOISE_LIMIT, EV_NOISE_MARKET, EV_NOISE_CANCEL = range(4)
@@ -122,8 +123,9 @@ NOISE_SLOTS = 4096  # initial room for resting noise orders (doubles on NEED_NOI
     C_LAM_VALUE,
     C_LOG_DEPTH,  # log(1 - noise_limit_depth_p): the geometric draw's denominator
     C_LOG_SIZE,  # log(1 - noise_limit_size_p)
-) = range(11)
-C_PHI0 = 11  # cc[C_PHI0 + i]: the i-th activity factor's OU decay per snapshot
+    C_NEWS_DECAY,  # 0.5 ** (snapshot / news-activity half-life)
+) = range(12)
+C_PHI0 = 12  # cc[C_PHI0 + i]: the i-th activity factor's OU decay per snapshot
 C_COEF0 = C_PHI0 + MAX_ACT_SCALES  # cc[C_COEF0 + i]: its innovation's scale, std * sqrt(1 - phi^2)
 C_DECAY0 = C_COEF0 + MAX_ACT_SCALES  # cc[C_DECAY0 + lv]: mm_size_decay ** lv (one per ladder level)
 
@@ -204,7 +206,7 @@ IMBALANCE_CALM = 0.4  # |signed / total market volume| that random flow alone ra
 # only invalidated when *this* file changes. So this file records the FlowParams layout it was written
 # for: changing the fields of FlowParams fails here until the hash is updated (which edits this file
 # and so recompiles the kernels with the new indexes).
-FLOW_LAYOUT_SHA1 = "1a15d7b0dda8"
+FLOW_LAYOUT_SHA1 = "4b0d6a33e715"
 if hashlib.sha1(",".join(FLOW_FIELDS).encode()).hexdigest()[:12] != FLOW_LAYOUT_SHA1:  # pragma: no cover
     raise ImportError("market.flow.FlowParams changed: update FLOW_LAYOUT_SHA1 in market/_flow_kernels.py")
 
@@ -250,6 +252,7 @@ P_ACT_MIN_HL = FP["activity_min_halflife_s"]
 P_ACT_LIMIT_EXP = FP["activity_limit_exponent"]
 P_SNAP_S = FP["snapshot_interval_s"]
 P_SENT_HL = FP["sentiment_halflife_s"]
+P_NEWS_ACT_HL = FP["news_activity_halflife_s"]
 P_VALUE_GAIN = FP["value_gain"]
 P_VALUE_HL = FP["value_halflife_s"]
 P_VALUE_RATE = FP["value_rate_gain"]
@@ -459,11 +462,18 @@ def _inventory_taper(growth, fp):
 
 @njit(cache=True, inline="always")
 def _intraday_shape(ff, fp, t_s):
-    """Deterministic intraday activity at ``t_s`` seconds from the open: pre-market level, U shape."""
+    """Deterministic intraday activity at ``t_s`` seconds from the open.
+
+    The pre-market level or the U shape, times the burst that follows news (``1 + ff[FF_NEWS_ACT]``).
+    """
     if t_s < 0.0:
-        return fp[P_PREOPEN]
-    shape = 1.0 + fp[P_OPEN_BOOST] * math.exp(-t_s / fp[P_OPEN_DECAY])
-    return shape + fp[P_CLOSE_BOOST] * math.exp(-(ff[FF_CLOSE_S] - t_s) / fp[P_CLOSE_DECAY])
+        shape = fp[P_PREOPEN]
+    else:
+        shape = 1.0 + fp[P_OPEN_BOOST] * math.exp(-t_s / fp[P_OPEN_DECAY])
+        shape = shape + fp[P_CLOSE_BOOST] * math.exp(-(ff[FF_CLOSE_S] - t_s) / fp[P_CLOSE_DECAY])
+    if ff[FF_NEWS_ACT] != 0.0:
+        shape *= 1.0 + ff[FF_NEWS_ACT]
+    return shape
 
 
 @njit(cache=True, inline="always")
@@ -482,6 +492,7 @@ def _fill_call_cache(ff, fp, cc):
     cc[C_LAM_VOL] = 0.5 ** (dt / fp[P_VOL_HL])
     cc[C_LAM_IMB] = 0.5 ** (dt / fp[P_IMB_HL])
     cc[C_SENT_DECAY] = 0.5 ** (dt / fp[P_SENT_HL])
+    cc[C_NEWS_DECAY] = 0.5 ** (dt / fp[P_NEWS_ACT_HL])
     cc[C_LAM_VALUE] = 0.5 ** (dt / (fp[P_VALUE_HL] * ff[FF_VALUE_HL_SCALE]))
     cc[C_LOG_DEPTH] = math.log(1.0 - fp[P_NL_DEPTH_P]) if fp[P_NL_DEPTH_P] < 1 else 0.0
     cc[C_LOG_SIZE] = math.log(1.0 - fp[P_NL_SIZE_P]) if fp[P_NL_SIZE_P] < 1 else 0.0
@@ -550,6 +561,7 @@ def _snapshot(levels, sc, trades, fi, ff, fp, cc, snaps, u, t_ns):
     fi[FI_SIGNED_VOL_1S] = 0
     fi[FI_ABS_VOL_1S] = 0
     ff[FF_SENTIMENT] *= cc[C_SENT_DECAY]
+    ff[FF_NEWS_ACT] *= cc[C_NEWS_DECAY]
     lam = cc[C_LAM_VALUE]
     ff[FF_VALUE] = lam * ff[FF_VALUE] + (1.0 - lam) * mid
     if fp[P_VALUE_CAP] > 0.0:  # their capital recycles as their value belief catches up

@@ -385,6 +385,18 @@ class Exchange:
         self._state.ff[F.FF_SENTIMENT] = value
         return value
 
+    def boost_activity(self, boost: float) -> float:
+        """Add ``boost`` (>= 0, x the usual activity) to the burst of trading that follows news.
+
+        The burst decays with ``flow.news_activity_halflife_s``; the call returns its size now. News
+        brings traders to the market (more orders of every kind, Ederington & Lee 1993); it moves no
+        price: the orders it brings lean as the sentiment and the value belief say.
+        """
+        if not boost >= 0.0 or not math.isfinite(boost):
+            raise ValueError(f"activity boost = {boost!r}: must be a finite number >= 0")
+        self._state.ff[F.FF_NEWS_ACT] += float(boost)
+        return self.news_activity
+
     def shift_value(self, pct: float) -> float:
         """Shift the value traders' belief by ``pct`` percent; return the new value (index points)."""
         self._state.ff[F.FF_VALUE] *= 1.0 + pct / 100.0
@@ -405,6 +417,11 @@ class Exchange:
     def sentiment(self) -> float:
         """Current noise-trader sentiment in [-1, 1]."""
         return float(self._state.ff[F.FF_SENTIMENT])
+
+    @property
+    def news_activity(self) -> float:
+        """Current burst of background activity after news (x the usual; 0: none)."""
+        return float(self._state.ff[F.FF_NEWS_ACT])
 
     def realized_vol_ann(self) -> float:
         """The background market's short-term realized volatility estimate (annualized)."""

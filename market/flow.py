@@ -26,7 +26,9 @@ a one-sided flow up to a rate and not beyond ("no dip-buying"). That is the mark
 elastic supply: a persistent one-sided flow from the
 agents moves the price until the value traders' counter-flow matches it, instead of exhausting the
 market makers. News may shift the value belief or the sentiment
-(``Exchange.shift_value``/``shift_sentiment``), never a price.
+(``Exchange.shift_value``/``shift_sentiment``) and bring a burst of activity that fades with
+``news_activity_halflife_s`` (``Exchange.boost_activity``: more orders of every kind, leaning as the
+beliefs say, so the price finds the news sooner), never a price.
 Noise-trader activity follows an intraday U shape times a log-normal activity factor (mean 1).
 Noise market orders can be CME Globex's "market orders with protection"
 (``noise_market_protection_ticks``): each fills at most that many ticks through the opposite best and
@@ -201,6 +203,10 @@ class FlowParams:
     # ---- beliefs (set by news through Exchange.shift_sentiment, never a price)
     sentiment_halflife_s: float = _f(
         1800.0, "half-life of noise-trader sentiment: P(market buy) = (1 + sentiment) / 2 (s)", gt=0
+    )
+    news_activity_halflife_s: float = _f(
+        900.0, "half-life of the burst of background activity that follows news (events' activity_boost; s)",
+        gt=0,
     )
 
     # ---- bookkeeping

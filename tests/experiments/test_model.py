@@ -42,6 +42,7 @@ name = "jobs report"
 t_s = 600.0
 resolves = ["jobs"]
 sentiment_shift = 0.8
+activity_boost = 2.0
 
 [[events]]
 name = "speech"
@@ -56,10 +57,12 @@ class Listener(mesa.Agent):
     def __init__(self, model: CascadeModel):
         super().__init__(model)
         self.news: list[tuple[str, float, float]] = []
+        self.news_activity: list[float] = []
         self.hits: list[tuple[int, float, float]] = []
 
     def on_news(self, event) -> None:
         self.news.append((event.name, self.model.now_s, self.model.exchange.sentiment))
+        self.news_activity.append(self.model.exchange.news_activity)
 
     def on_hit(self, hit) -> None:
         self.hits.append((hit.watch_id, hit.t_s, self.model.now_s))
@@ -124,6 +127,8 @@ def test_macro_events_fire_at_their_times_and_reach_subscribers(tmp_path):
     (_, t_jobs, s_jobs), (_, t_speech, s_speech) = listener.news
     assert t_jobs == 600.0 and t_speech == 615.5  # the exchange clock stopped exactly there
     assert s_jobs == pytest.approx(0.8)  # the shift happened before subscribers were called
+    decay = 0.5 ** (15.0 / config.flow.news_activity_halflife_s)
+    assert listener.news_activity == pytest.approx([2.0, 2.0 * decay], abs=1e-3)  # the jobs report's burst
     assert s_speech == pytest.approx(0.8 * 0.5 ** (15.0 / config.flow.sentiment_halflife_s) - 0.3, abs=1e-3)
     ts = model.timeseries().set_index("t")
     assert (ts.loc[:570.0, "sentiment"] == 0.0).all()  # nothing before the news

@@ -85,6 +85,7 @@ def test_scenario_runs_a_short_day(path: Path, no_stuck_clock):
         (["sample_interval_s=0"], "sample_interval_s", "must be >= 1"),
         (["options.positions[0].kind=straddle"], "options.positions[0].kind", "put"),
         (["flow.mm_size=3"], "flow.mm_size", "unknown key"),
+        (["flow.news_activity_halflife_s=0"], "flow.news_activity_halflife_s", "must be > 0"),
     ],
 )  # fmt: skip
 def test_validation_errors_name_the_key(overrides, key, text):
@@ -94,6 +95,12 @@ def test_validation_errors_name_the_key(overrides, key, text):
     message = str(err.value)
     assert key in message.split(":")[0] and text in message  # the key leads the one-line message
     assert "\n" not in message
+
+
+def test_a_negative_news_activity_boost_names_the_event_key():
+    with pytest.raises(ConfigError) as err:
+        load_scenario("nov20_2025_protected", ["events[0].activity_boost=-1"])
+    assert err.value.key == "events[0].activity_boost" and "must be >= 0" in str(err.value)
 
 
 def test_errors_in_a_scenario_file_name_the_key(tmp_path):

@@ -214,6 +214,60 @@ def test_sentiment_biases_market_order_sides_and_decays():
     assert abs(np.mean(after == BUY) - p_after) < 4 * math.sqrt(p_after * (1 - p_after) / len(after))
 
 
+def test_news_activity_burst_multiplies_the_rate_and_decays_with_its_halflife():
+    flow = FlowParams(**CONSTANT, news_activity_halflife_s=600.0)
+    ex = Exchange(PRICE, flow, seed=4, market=MarketParams(session_end_s=TWO_HOURS))
+    ex.advance_to(600.0)
+    assert ex.boost_activity(2.0) == pytest.approx(2.0)
+    ex.advance_to(TWO_HOURS)
+    t = noise_market_orders(ex)["t_s"]
+    rate = flow.noise_market_rate_per_s
+
+    def expected(a: float, b: float) -> float:  # rate x integral of 1 + 2 x 2^(-(t - 600) / 600)
+        tau = 600.0 / math.log(2.0)
+        return rate * ((b - a) + 2.0 * tau * (math.exp(-(a - 600.0) / tau) - math.exp(-(b - 600.0) / tau)))
+
+    assert within_poisson(int((t < 600.0).sum()), rate * 600.0)  # before the news: the usual rate
+    for a, b in ((600.0, 900.0), (900.0, 1800.0), (5400.0, 7200.0)):
+        assert within_poisson(int(((t >= a) & (t < b)).sum()), expected(a, b)), (a, b)
+    assert ((t >= 600.0) & (t < 900.0)).sum() > 2.0 * rate * 300.0  # the burst is there
+
+
+def test_news_activity_boost_zero_changes_nothing_and_bad_boosts_are_refused():
+    def day(boost: float | None) -> np.ndarray:
+        ex = Exchange(PRICE, FlowParams(), seed=7, market=MarketParams(session_end_s=1200.0))
+        ex.advance_to(300.0)
+        if boost is not None:
+            ex.boost_activity(boost)
+        ex.advance_to(1200.0)
+        return ex.book.trades
+
+    assert np.array_equal(day(0.0), day(None))
+    ex = Exchange(PRICE, FlowParams(), seed=0, market=MarketParams(session_end_s=60.0))
+    for bad in (-0.5, math.nan, math.inf):
+        with pytest.raises(ValueError, match="activity boost"):
+            ex.boost_activity(bad)
+
+
+def _gap_after_news(boost: float, seed: int) -> float:
+    """Gap (%) left between the value belief and the mid 20 minutes after news marks the value up 1%."""
+    flow = FlowParams(value_gain=5.0, value_rate_gain=1.0)
+    ex = Exchange(PRICE, flow, seed=seed, market=MarketParams(session_end_s=3600.0))
+    ex.advance_to(600.0)
+    ex.shift_value(1.0)
+    ex.boost_activity(boost)
+    ex.advance_to(1800.0)
+    return 100.0 * (ex.value_points / ex.mid_points() - 1.0)
+
+
+def test_a_busier_market_after_news_closes_the_gap_to_the_value_belief_faster():
+    # the burst brings no direction of its own: the extra orders lean as the belief says, so the
+    # price reaches the news sooner (the value belief also drifts toward the price meanwhile)
+    gaps = np.array([[_gap_after_news(b, seed) for b in (0.0, 3.0)] for seed in range(4)])
+    assert (gaps[:, 1] < gaps[:, 0]).all(), gaps
+    assert np.median(gaps[:, 1]) < 0.75 * np.median(gaps[:, 0]), gaps
+
+
 # ---------------------------------------------------------------------------- liquidity under stress
 BURST_START_S = 900.0
 BURST_CLIPS = 50  # 50 x 30 contracts, one clip every 0.6 s: 1,500 contracts in 30 s
