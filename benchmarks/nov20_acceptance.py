@@ -6,7 +6,8 @@ open, high and its time (ET), close, range, drawdown, close location, rebound, f
 share of the fall done in its steepest 30 minutes; how many seeds draw down more than 8%; the
 dealers' hedge need by greek and the CTAs' target change by cause from the high to the low; the net
 flows from the high to the close; dip capital deployed. The acceptance checks of issue #12 are
-printed as measured/target.
+printed as measured/target, and the typical day: the seed whose shape is closest to the medians
+(``typical_seed``; ``make demo`` plots the typical day of seeds 0-99).
 
 Variants (``--set``-style overrides on the scenario):
 
@@ -58,6 +59,9 @@ RUNAWAY_DRAWDOWN_PCT = 8.0
 RUNAWAY_SHARE = 0.1
 """At most this share of the seeds may draw down more than RUNAWAY_DRAWDOWN_PCT (issue #12: 2 of 20)."""
 GREEKS = ("gamma", "vanna", "charm", "oi", "other")
+SHAPE_COLUMNS = ("open_return_pct", "high_time_s", "close_return_pct", "range_pct", "close_location",
+                 "fall_duration_min", "rebound_share")  # fmt: skip
+"""The day's shape as the acceptance lines read it: what a typical day must be typical in."""
 
 
 def variants(scenario: str, overrides: tuple[str, ...] = ()) -> dict[str, dict[str, object]]:
@@ -186,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}, seeds {seeds[0]}-{seeds[-1]}: median [q25, q75]")
         print(table.to_string())
     ok_runs = {name: g[g["status"] == "ok"] for name, g in runs.items()}
+    if len(ok_runs["as shipped"]):
+        print(f"typical day (closest to the medians of {', '.join(SHAPE_COLUMNS)}, each in its IQR): "
+              f"seed {typical_seed(ok_runs['as shipped'])}")  # fmt: skip
     size = args.resample_size or args.seeds
     shares = resampled_shares(ok_runs, args.resamples, size) if args.resamples > 0 else None
     bounds = (np.quantile(resampled_values(ok_runs, args.resamples), [0.025, 0.975], axis=0)
@@ -200,6 +207,25 @@ def main(argv: list[str] | None = None) -> int:
     if shares is not None:
         print(f"expected lines met by a set of {size} seeds: {shares.sum():.1f} of {len(shares)}")
     return 0
+
+
+def typical_seed(runs: pd.DataFrame, columns: tuple[str, ...] = SHAPE_COLUMNS) -> int:
+    """The seed whose day is closest to the median day: the smallest sum of |value - median| / IQR.
+
+    Each column counts in units of its own interquartile range (a column with no spread is left
+    out), so no one metric's units dominate; ties go to the lowest seed. Rows with a missing value
+    in ``columns`` are skipped. For showing one representative path (``make demo``), not for tuning.
+    """
+    table = runs.dropna(subset=list(columns))
+    if table.empty:
+        raise ValueError(f"no run has every one of {', '.join(columns)}")
+    x = table[list(columns)].to_numpy(dtype=float)
+    q25, med, q75 = np.quantile(x, [0.25, 0.5, 0.75], axis=0)
+    iqr = q75 - q25
+    spread = iqr > 0
+    distance = (np.abs(x[:, spread] - med[spread]) / iqr[spread]).sum(axis=1)
+    order = np.lexsort((table["seed"].to_numpy(), distance))
+    return int(table["seed"].to_numpy()[order[0]])
 
 
 def variant_dir(out: Path, name: str) -> Path:

@@ -113,6 +113,31 @@ def test_the_runaway_line_allows_a_tenth_of_the_seeds(bench):
     assert not bench.acceptance_checks(runs)[-1].met
 
 
+def test_the_typical_day_is_the_seed_closest_to_the_medians_in_iqr_units(bench):
+    import numpy as np
+    import pandas as pd
+
+    cols = ("open_return_pct", "close_return_pct", "fall_duration_min")
+    runs = pd.DataFrame({
+        "seed": [10, 11, 12, 13, 14],
+        "open_return_pct": [0.5, 1.0, 1.5, 2.0, 1.0],
+        "close_return_pct": [-3.0, -2.0, -1.5, -1.0, -0.5],
+        "fall_duration_min": [100.0, 200.0, 240.0, 300.0, 200.0],
+    })  # fmt: skip
+    # medians 1.0 / -1.5 / 200, IQRs 0.5 / 1.0 / 40: seed 11 is 0 + 0.5 + 0 = 0.5 away, seed 14
+    # 0 + 1.0 + 0 = 1.0, seed 12 1.0 + 0 + 1.0 = 2.0
+    assert bench.typical_seed(runs, cols) == 11
+    # seed 11 closes far down: close IQR 2.0, seed 11 is 1.0 away, seed 14 0.5
+    runs.loc[runs["seed"] == 11, "close_return_pct"] = -3.5
+    assert bench.typical_seed(runs, cols) == 14
+    runs["open_return_pct"] = 1.0  # no spread: the column is left out, the answer stands
+    assert bench.typical_seed(runs, cols) == 14
+    runs.loc[runs["seed"] == 14, "fall_duration_min"] = np.nan  # a missing value: the run is skipped
+    assert bench.typical_seed(runs, cols) != 14
+    with pytest.raises(ValueError, match="no run has every one"):
+        bench.typical_seed(runs.iloc[:0], cols)
+
+
 def _store(bench, out: Path, scenario: str, seeds: list[int], overrides: tuple[str, ...] = ()) -> None:
     """Write each variant's sweep folder as ``run_sweep`` leaves it (sweep.json, runs.parquet)."""
     import json
