@@ -48,7 +48,8 @@ def build_agents(
         letfs: the leveraged-ETF rebalancers' config.
         prev_close_points: the prior close (dealers' and stop sellers' carried positions, dip buyers'
             contract value, the leveraged ETFs' day return).
-        supports: the support levels (index points) the dip buyers' ``support_share`` bids at.
+        supports: the support levels (index points) the dip buyers' ``support_share`` bids at and
+            the stop-loss sellers' ``support_share`` rests its stops under.
     """
     groups: dict[str, list[TraderAgent]] = {}
     if dealers.enabled:
@@ -60,7 +61,7 @@ def build_agents(
     if dip_buyers.enabled:
         groups["dip_buyers"] = dip_buyer.build_crowd(world, dip_buyers, prev_close_points, supports)
     if stop_sellers.enabled:
-        groups["stop_sellers"] = stop_seller.build_crowd(world, stop_sellers, prev_close_points)
+        groups["stop_sellers"] = stop_seller.build_crowd(world, stop_sellers, prev_close_points, supports)
     if letfs.enabled:
         groups["letf"] = letf.build_crowd(world, letfs, prev_close_points)
     return groups

@@ -8,6 +8,12 @@ drawdown. When the price reaches it the seller sells ``immediate_share`` of the 
 so it sells at most ``max_participation`` of the volume the market traded since its previous order,
 each order at most ``max_slippage_ticks`` through the bid, until the position is gone.
 
+A share of the crowd (``support_share``) rests its stop instead ``support_offset_pct`` below a support
+level (``[levels] supports``): one of the supports below the prior close, drawn uniformly, a fixed
+level that does not follow the high, as traders put stops under the levels commentators watch
+(Osler 2003, "Currency orders and exchange rate dynamics": stop-loss orders cluster just beyond round
+numbers and levels).
+
 Stops sit only below the price, so the class adds selling to falls and nothing to rallies, and what
 it has sold it does not buy back (Osler 2005, "Stop-loss orders and price cascades in currency
 markets").
@@ -46,6 +52,11 @@ class StopSellerConfig:
     retry_interval_s: float = _f(30.0, "mean time between a seller's orders while it works its stop (s)",
                                  ge=1, le=1e5)  # fmt: skip
     max_slippage_ticks: int = _f(8, "a sell trades at most this many ticks below the bid", ge=0, le=10_000)
+    support_share: float = _f(
+        0.0, "share of sellers whose stop rests below a support ([levels] supports) under the prior close"
+        " instead of trailing the day's high", ge=0, le=1,
+    )
+    support_offset_pct: float = _f(0.1, "how far below its support such a stop rests (%)", ge=0, le=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +69,8 @@ class StopSellerParams:
     max_participation: float
     retry_interval_s: float
     max_slippage_ticks: int
+    fixed_stop_points: float = 0.0
+    """A stop at this fixed level (index points; below a support); 0: ``stop_pct`` below the day's high."""
 
 
 class StopLossSeller(TraderAgent):
@@ -76,7 +89,9 @@ class StopLossSeller(TraderAgent):
         self._arm()
 
     def stop_level_points(self) -> float:
-        """The stop: ``stop_pct`` below the day's high (index points)."""
+        """The stop (index points): the fixed level below a support, or ``stop_pct`` below the day's high."""
+        if self.params.fixed_stop_points > 0.0:
+            return self.params.fixed_stop_points
         return self.model.day_high_points * (1.0 - self.params.stop_pct / 100.0)
 
     def _arm(self) -> None:
@@ -87,8 +102,8 @@ class StopLossSeller(TraderAgent):
             self._watch_id = self.watch(self.stop_level_points(), -1, self.on_stop)
 
     def on_new_high(self, high: float) -> None:
-        """The day's high rose: the stop follows it (until it has fired)."""
-        if not self.triggered:
+        """The day's high rose: a trailing stop follows it (until it has fired); a fixed one stays."""
+        if not self.triggered and self.params.fixed_stop_points <= 0.0:
             self._arm()
 
     def on_stop(self, hit) -> None:
@@ -114,7 +129,31 @@ class StopLossSeller(TraderAgent):
             self.wake_in(float(self.rng.uniform(0.5 * interval, 1.5 * interval)), self.work)
 
 
-def build_crowd(world: World, config: StopSellerConfig, prev_close_points: float) -> list[StopLossSeller]:
+def support_stops(
+    rng: np.random.Generator, config: StopSellerConfig, supports: tuple[float, ...], prev_close_points: float
+) -> np.ndarray:
+    """Each seller's fixed stop (index points; 0: a trailing stop), drawn only when a share is set.
+
+    A share ``support_share`` of the sellers (one uniform draw each) rests its stop
+    ``support_offset_pct`` below one of the supports under the prior close, drawn uniformly.
+    """
+    fixed = np.zeros(config.n_agents)
+    if config.support_share <= 0.0:
+        return fixed  # no draws: a crowd without support stops is the one drawn before they existed
+    below = np.array(sorted(x for x in supports if x < prev_close_points))
+    if below.size == 0:
+        raise ValueError(
+            f"stop_sellers.support_share needs a support below the prior close ({prev_close_points:g})"
+        )
+    chosen = rng.uniform(size=config.n_agents) < config.support_share
+    levels = below[rng.integers(0, below.size, size=config.n_agents)]
+    fixed[chosen] = levels[chosen] * (1.0 - config.support_offset_pct / 100.0)
+    return fixed
+
+
+def build_crowd(
+    world: World, config: StopSellerConfig, prev_close_points: float, supports: tuple[float, ...] = ()
+) -> list[StopLossSeller]:
     """The crowd of the scenario's ``[stop_sellers]`` table, drawn from ``world.rng``."""
     c = config
     rng = world.rng
@@ -122,6 +161,7 @@ def build_crowd(world: World, config: StopSellerConfig, prev_close_points: float
     floor = 1 if c.position_contracts else 0
     qty = np.maximum(np.round(c.position_contracts * weights / weights.sum()), floor)
     stops = rng.uniform(c.min_stop_pct, c.max_stop_pct, size=c.n_agents)
+    fixed = support_stops(rng, c, supports, prev_close_points)
     params = [
         StopSellerParams(
             int(qty[i]),
@@ -130,6 +170,7 @@ def build_crowd(world: World, config: StopSellerConfig, prev_close_points: float
             c.max_participation,
             c.retry_interval_s,
             c.max_slippage_ticks,
+            float(fixed[i]),
         )  # fmt: skip
         for i in range(c.n_agents)
     ]

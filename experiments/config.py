@@ -299,6 +299,10 @@ class ScenarioConfig:
         if d.support_share > 0 and not self.levels.supports:
             raise ConfigError("dip_buyers.support_share", "needs support levels: set [levels] supports",
                               value=d.support_share)  # fmt: skip
+        ss = self.stop_sellers
+        if ss.support_share > 0 and not any(x < self.prev_close_points for x in self.levels.supports):
+            raise ConfigError("stop_sellers.support_share", "needs a support below prev_close_points: set "
+                              "[levels] supports", value=ss.support_share)  # fmt: skip
         if self.cta.enabled and len(self.cta.daily_closes) < max(self.cta.lookbacks_days, default=0):
             raise ConfigError(
                 "cta.daily_closes",

@@ -108,3 +108,47 @@ def test_a_stop_range_upside_down_is_a_config_error():
 
     with pytest.raises(ConfigError, match="stop_sellers.max_stop_pct"):
         load_scenario("calm", ["stop_sellers.min_stop_pct=2", "stop_sellers.max_stop_pct=1"])
+
+
+def test_a_support_stop_rests_below_its_support_and_does_not_follow_the_high():
+    world = StubWorld()
+    level = F0 * 0.98 * 0.999  # 0.1% under a support 2% below
+    s = seller(world, fixed_stop_points=level)
+    (w,) = world.watches_of(s.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(level, abs=0.25)
+    world.move_to(F0 * 1.02)
+    s.on_new_high(world.day_high_points)  # a trailing stop would move to 1.02 x 0.99 x F0
+    (w,) = world.watches_of(s.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(level, abs=0.25)
+    world.move_to(F0 * 0.99)  # 3% below the high, above the support stop: nothing
+    assert world.exchange.orders == [] and not s.triggered
+    fire(world, s)
+    assert s.triggered and world.exchange.orders[0].side == SELL
+
+
+def test_build_crowd_puts_a_share_of_the_stops_under_the_supports_below_the_prior_close():
+    supports = (F0 * 1.01, F0 * 0.985, F0 * 0.97)  # the first is above the prior close: never used
+    config = StopSellerConfig(n_agents=400, support_share=0.5, support_offset_pct=0.2)
+    crowd = build_crowd(as_world(StubWorld(seed=5)), config, F0, supports)
+    fixed = [s.params.fixed_stop_points for s in crowd if s.params.fixed_stop_points > 0]
+    assert 160 < len(fixed) < 240  # about half
+    allowed = {round(x * 0.998, 6) for x in supports[1:]}
+    assert {round(x, 6) for x in fixed} == allowed  # both supports under the prior close, 0.2% below
+    # without a share no draw is made: the crowd is the one drawn before support stops existed
+    plain = build_crowd(as_world(StubWorld(seed=5)), StopSellerConfig(n_agents=400), F0, supports)
+    again = build_crowd(as_world(StubWorld(seed=5)), StopSellerConfig(n_agents=400), F0)
+    assert [s.params for s in plain] == [s.params for s in again]
+    assert all(s.params.fixed_stop_points == 0.0 for s in plain)
+
+
+def test_support_stops_need_a_support_below_the_prior_close():
+    from experiments.config import load_scenario
+    from experiments.config_errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        load_scenario("calm", ["stop_sellers.support_share=0.5"])
+    assert err.value.key == "stop_sellers.support_share" and "below prev_close_points" in str(err.value)
+    with pytest.raises(ConfigError, match="stop_sellers.support_share"):
+        load_scenario("calm", ["stop_sellers.support_share=0.5", "levels.supports=[9000.0]"])
+    config = load_scenario("calm", ["stop_sellers.support_share=0.5", "levels.supports=[6500.0]"])
+    assert config.stop_sellers.support_share == 0.5
