@@ -88,11 +88,16 @@ class StopLossSeller(TraderAgent):
         model.subscribe_new_high(self)
         self._arm()
 
+    @property
+    def trailing(self) -> bool:
+        """True if the stop follows the day's high; False for a fixed stop below a support."""
+        return self.params.fixed_stop_points <= 0.0
+
     def stop_level_points(self) -> float:
-        """The stop (index points): the fixed level below a support, or ``stop_pct`` below the day's high."""
-        if self.params.fixed_stop_points > 0.0:
-            return self.params.fixed_stop_points
-        return self.model.day_high_points * (1.0 - self.params.stop_pct / 100.0)
+        """The stop (index points): ``stop_pct`` below the day's high, or the fixed level below a support."""
+        if self.trailing:
+            return self.model.day_high_points * (1.0 - self.params.stop_pct / 100.0)
+        return self.params.fixed_stop_points
 
     def _arm(self) -> None:
         if self._watch_id is not None:
@@ -103,7 +108,7 @@ class StopLossSeller(TraderAgent):
 
     def on_new_high(self, high: float) -> None:
         """The day's high rose: a trailing stop follows it (until it has fired); a fixed one stays."""
-        if not self.triggered and self.params.fixed_stop_points <= 0.0:
+        if not self.triggered and self.trailing:
             self._arm()
 
     def on_stop(self, hit) -> None:
