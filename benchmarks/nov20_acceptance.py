@@ -17,6 +17,9 @@ Variants (``--set``-style overrides on the scenario):
   no leveraged-ETF rebalancing;
 * ``dealers long gamma``: every option position x -1 (customers short what they were long);
 * ``dealers not hedging``;
+* ``no spark``: every event after the cash open moves no belief and brings no burst of trading
+  (``no_spark_overrides``; only for a scenario that has such an event). Not a line of the issue: it
+  asks whether the spark is needed at all, where ``spark alone`` asks whether the feedback is;
 * ``no leveraged ETFs`` (only for a scenario that has them).
 
 How sure is a line? A 20-seed median is a noisy statistic, and most lines sit near their bounds:
@@ -75,8 +78,29 @@ def variants(scenario: str, overrides: tuple[str, ...] = ()) -> dict[str, dict[s
         "dealers long gamma": {"options.positions_scale": -positions_scale(scenario, overrides)},
         "dealers not hedging": {"dealers.hedging": False},
     }
+    no_spark = no_spark_overrides(config)
+    if no_spark:
+        out["no spark"] = no_spark
     if config.letf.enabled:
         out["no leveraged ETFs"] = {"letf.enabled": False}
+    return out
+
+
+NEWS_KEYS = ("value_shift_pct", "sentiment_shift", "activity_boost")
+"""What an event's news does to the market (belief %, sentiment, activity); ``no spark`` zeroes them."""
+
+
+def no_spark_overrides(config) -> dict[str, object]:
+    """Overrides that silence the session's news after the cash open.
+
+    Each event with ``t_s`` > 0 s that shifts the value belief, the sentiment or the activity gets
+    all three (``NEWS_KEYS``) set to 0; its scheduled IV resolutions (``resolves``) stay. Empty if
+    no event after the open says anything.
+    """
+    out: dict[str, object] = {}
+    for i, event in enumerate(config.events):
+        if event.t_s > 0 and (event.value_shift_pct or event.sentiment_shift or event.activity_boost):
+            out |= {f"events[{i}].{key}": 0.0 for key in NEWS_KEYS}
     return out
 
 
@@ -206,7 +230,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {'met    ' if line.met else 'NOT met'}{share}  {line.label}: {line.shown}{interval}")
     if shares is not None:
         print(f"expected lines met by a set of {size} seeds: {shares.sum():.1f} of {len(shares)}")
+    part = spark_part(ok_runs)
+    if part:
+        print(part)
     return 0
+
+
+def spark_part(runs: dict[str, pd.DataFrame]) -> str | None:
+    """What the day owes its spark, paired seed by seed with ``no spark`` (None without that variant).
+
+    Not a line of issue #12: a drawdown ratio near 1 says the fall would come without the news.
+    """
+    if "no spark" not in runs or runs["no spark"].empty or runs["as shipped"].empty:
+        return None
+    full = runs["as shipped"].median(numeric_only=True)
+    quiet = runs["no spark"].median(numeric_only=True)
+    ratio = quiet["max_drawdown_pct"] / full["max_drawdown_pct"]
+    return (f"without the spark (not a line): drawdown {quiet['max_drawdown_pct']:.2f}% "
+            f"({ratio:.2f} of the full model's {full['max_drawdown_pct']:.2f}%), close "
+            f"{quiet['close_return_pct']:+.2f}% ({full['close_return_pct']:+.2f}%), fall "
+            f"{quiet['fall_duration_min']:.0f} min ({full['fall_duration_min']:.0f})")
 
 
 def typical_seed(runs: pd.DataFrame, columns: tuple[str, ...] = SHAPE_COLUMNS) -> int:

@@ -178,3 +178,31 @@ def test_stored_reports_on_a_seed_range_of_an_earlier_run_and_refuses_what_it_la
     assert "holds runs with another overrides" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == sorted(
         bench.variant_dir(out, n).name for n in bench.variants("nov20_2025_stops"))  # nothing new ran
+
+
+def test_no_spark_silences_the_news_after_the_open_and_only_that(bench):
+    from experiments.config import load_scenario
+
+    point = bench.variants("nov20_2025_protected")["no spark"]
+    quiet = load_scenario("nov20_2025_protected", [f"{k}={v}" for k, v in point.items()])
+    shipped = load_scenario("nov20_2025_protected")
+    for before, after in zip(shipped.events, quiet.events, strict=True):
+        if before.t_s > 0:
+            assert (after.value_shift_pct, after.sentiment_shift, after.activity_boost) == (0, 0, 0)
+            assert after.resolves == before.resolves
+        else:  # the morning news and the cash open are untouched
+            assert after == before
+    assert any(e.t_s > 0 and e.value_shift_pct < 0 for e in shipped.events)  # there was a spark to silence
+    assert "no spark" not in bench.variants("calm")  # no news after the open: no variant
+
+
+def test_the_spark_part_compares_the_medians_without_the_spark(bench):
+    import pandas as pd
+
+    runs = _runs(20, [-2.0] * 20)
+    assert bench.spark_part(runs) is None  # not run: nothing printed
+    runs["no spark"] = pd.DataFrame({"seed": range(20), "max_drawdown_pct": [3.0] * 20,
+                                     "close_return_pct": [-0.5] * 20, "fall_duration_min": [100.0] * 20})
+    text = bench.spark_part(runs)
+    assert "drawdown 3.00% (0.75 of the full model's 4.00%)" in text
+    assert "close -0.50% (-2.00%)" in text and "fall 100 min (240)" in text
