@@ -4,10 +4,12 @@ Each buyer splits its budget into tranches of at least one contract (see ``_tran
 unspent budget over the tranches left, so the last tranche spends the rest); tranche ``k`` is bought
 when the price has fallen
 ``entry_drawdown_pct + k * tranche_step_pct`` below the buyer's reference: the day's high (the level
-follows the high as it rises) or, for a share of the crowd (``prior_close_share``), the prior
-close (a fixed level: these buyers wait for the index to turn down on the day). Another share
-(``support_share``) buys at the support levels commentators watch (``[levels] supports``): one
-tranche per support, highest first, a support the price is already below skipped. Two styles:
+follows the high as it rises; with ``high_bar_s`` > 0 the highest close of bars that long, so a
+spike that does not hold to a bar's close moves no level) or, for a share of the crowd
+(``prior_close_share``), the prior close (a fixed level: these buyers wait for the index to turn
+down on the day). Another share (``support_share``) buys at the support levels commentators watch
+(``[levels] supports``): one tranche per support, highest first, a support the price is already
+below skipped. Two styles:
 
 * passive buyers rest a limit bid at the level (the bids that hold a market up) once the price has
   come within ``APPROACH_PCT`` of it, moved up with the high while untouched; once it is filled the
@@ -57,6 +59,8 @@ class DipBuyerConfig:
                               ge=0, le=1)  # fmt: skip
     max_slippage_ticks: int = _f(8, "an aggressive buy trades at most this many ticks above the ask", ge=0,
                                  le=10_000)  # fmt: skip
+    high_bar_s: float = _f(0.0, "buyers measuring from the day's high use the highest close of bars this"
+                           " long (s) from the open; 0: the sampled mid's high", ge=0, le=23_400)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,7 @@ class DipBuyerParams:
     max_slippage_ticks: int = 8
     anchor_points: float | None = None  # a fixed reference (the prior close, points); None: the day's high
     levels_points: tuple[float, ...] = ()  # fixed levels, one per tranche, highest first (supports, points)
+    high_bar_s: float = 0.0  # the high is the highest close of bars this long (s); 0: the sampled mid's
 
 
 class DipBuyer(TraderAgent):
@@ -86,7 +91,7 @@ class DipBuyer(TraderAgent):
         self._bid_oid: int | None = None  # passive: the resting bid of the current tranche
         self._bid_qty = 0  # its size when placed (contracts)
         self._to_buy = 0  # aggressive: contracts still to buy in the tranche being worked
-        model.subscribe_new_high(self)
+        model.subscribe_new_high(self, self._bar_s)
         self._arm()
 
     @property
@@ -109,7 +114,17 @@ class DipBuyer(TraderAgent):
             return self.params.levels_points[self.tranche]
         dd = self.params.entry_drawdown_pct + self.tranche * self.params.tranche_step_pct
         anchor = self.params.anchor_points
-        return (self.model.day_high_points if anchor is None else anchor) * (1.0 - dd / 100.0)
+        return (self._high() if anchor is None else anchor) * (1.0 - dd / 100.0)
+
+    @property
+    def _bar_s(self) -> float:
+        """Bar length of the high this buyer follows (s); 0: the sampled mid's (fixed levels always)."""
+        return 0.0 if self.fixed_levels else self.params.high_bar_s
+
+    def _high(self) -> float:
+        """The high the drawdown is measured from (index points): the day's, or its bars' highest close."""
+        bar_s = self._bar_s
+        return self.model.bar_high(bar_s) if bar_s > 0 else self.model.day_high_points
 
     @property
     def _n_tranches(self) -> int:
@@ -138,7 +153,7 @@ class DipBuyer(TraderAgent):
         if self._watch_id is not None:
             self.model.unwatch(self._watch_id)
             self._watch_id = None
-        if not self.model.day_high_points > 0:  # armed by the first high
+        if not self._high() > 0:  # armed by the first high
             return
         if self.params.levels_points:  # a support the price is already below is broken: skip it
             while not self._done() and self.last_points < self._level():
@@ -288,6 +303,7 @@ def build_crowd(
             c.max_slippage_ticks,
             float(prev_close_points) if from_close[i] else None,
             levels if at_support[i] else (),
+            c.high_bar_s,
         )  # fmt: skip
         for i in range(n)
     ]

@@ -57,6 +57,8 @@ class StopSellerConfig:
         " instead of trailing the day's high", ge=0, le=1,
     )
     support_offset_pct: float = _f(0.1, "how far below its support such a stop rests (%)", ge=0, le=10)
+    high_bar_s: float = _f(0.0, "trailing stops follow the highest close of bars this long (s) from the open"
+                           " (a closing-basis stop); 0: the sampled mid's high", ge=0, le=23_400)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,8 @@ class StopSellerParams:
     max_slippage_ticks: int
     fixed_stop_points: float = 0.0
     """A stop at this fixed level (index points; below a support); 0: ``stop_pct`` below the day's high."""
+    high_bar_s: float = 0.0
+    """A trailing stop follows the highest close of bars this long (s); 0: the sampled mid's high."""
 
 
 class StopLossSeller(TraderAgent):
@@ -85,7 +89,7 @@ class StopLossSeller(TraderAgent):
         self.params = params
         self.triggered = False
         self._watch_id: int | None = None
-        model.subscribe_new_high(self)
+        model.subscribe_new_high(self, params.high_bar_s if self.trailing else 0.0)
         self._arm()
 
     @property
@@ -96,14 +100,19 @@ class StopLossSeller(TraderAgent):
     def stop_level_points(self) -> float:
         """The stop (index points): ``stop_pct`` below the day's high, or the fixed level below a support."""
         if self.trailing:
-            return self.model.day_high_points * (1.0 - self.params.stop_pct / 100.0)
+            return self._high() * (1.0 - self.params.stop_pct / 100.0)
         return self.params.fixed_stop_points
+
+    def _high(self) -> float:
+        """The high a trailing stop follows (index points): the day's, or its bars' highest close."""
+        bar_s = self.params.high_bar_s if self.trailing else 0.0
+        return self.model.bar_high(bar_s) if bar_s > 0 else self.model.day_high_points
 
     def _arm(self) -> None:
         if self._watch_id is not None:
             self.model.unwatch(self._watch_id)
             self._watch_id = None
-        if not self.triggered and self.position > 0 and self.model.day_high_points > 0:
+        if not self.triggered and self.position > 0 and self._high() > 0:
             self._watch_id = self.watch(self.stop_level_points(), -1, self.on_stop)
 
     def on_new_high(self, high: float) -> None:
@@ -176,6 +185,7 @@ def build_crowd(
             c.retry_interval_s,
             c.max_slippage_ticks,
             float(fixed[i]),
+            c.high_bar_s,
         )  # fmt: skip
         for i in range(c.n_agents)
     ]

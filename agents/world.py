@@ -46,8 +46,15 @@ class World(Protocol):
         """Cancel a price watch (no effect if it already fired)."""
         ...
 
-    def subscribe_new_high(self, agent: Any) -> None:
-        """``agent.on_new_high(high)`` runs whenever the day's high rises."""
+    def subscribe_new_high(self, agent: Any, bar_s: float = 0.0) -> None:
+        """``agent.on_new_high(high)`` runs whenever the day's high rises.
+
+        With ``bar_s`` > 0: the highest close of bars that many seconds long, see ``bar_high``.
+        """
+        ...
+
+    def bar_high(self, bar_s: float) -> float:
+        """The highest close of the day's ``bar_s``-second bars (index points; -inf before the first)."""
         ...
 
     def subscribe_news(self, agent: Any) -> None:

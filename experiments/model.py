@@ -80,7 +80,8 @@ class CascadeModel(mesa.Model):
         self._watch_tokens: dict[int, int] = {}  # token -> exchange id
         self._next_token = 0
         self._news_subscribers: list[mesa.Agent] = []
-        self._high_subscribers: list[mesa.Agent] = []
+        self._high_subscribers: list[tuple[mesa.Agent, float]] = []  # (agent, bar length s; 0: sampled mid)
+        self._bar_highs: dict[float, list[float]] = {}  # bar length (s) -> [highest close, next bar end (s)]
         self.rows: list[dict[str, float]] = []
         self._depth: list[tuple[float, np.ndarray, np.ndarray]] = []  # (t, bids, asks) of each sample
         self.markers: list[dict[str, object]] = []
@@ -150,9 +151,24 @@ class CascadeModel(mesa.Model):
             del self._watches[wid]
             self.exchange.remove_watch(wid)
 
-    def subscribe_new_high(self, agent: mesa.Agent) -> None:
-        """``agent.on_new_high(high)`` will run when the day's high (sampled mid) rises."""
-        self._high_subscribers.append(agent)
+    def subscribe_new_high(self, agent: mesa.Agent, bar_s: float = 0.0) -> None:
+        """``agent.on_new_high(high)`` will run when the day's high rises.
+
+        With ``bar_s`` 0 the high is the sampled mid's (``day_high_points``); with ``bar_s`` > 0 it is
+        the highest close of bars ``bar_s`` seconds long from the cash open (``bar_high``).
+        """
+        if bar_s > 0 and bar_s not in self._bar_highs:
+            self._bar_highs[bar_s] = [-math.inf, bar_s]
+        self._high_subscribers.append((agent, bar_s))
+
+    def bar_high(self, bar_s: float) -> float:
+        """The highest close (index points) of the day's bars of ``bar_s`` seconds, -inf before the first.
+
+        A bar's close is the mid at the first sample at or after its end (bars run from the 09:30 open;
+        ``bar_s`` shorter than ``sample_interval_s`` closes a bar at every sample). Only bar lengths an
+        agent subscribed to (``subscribe_new_high``) are kept.
+        """
+        return self._bar_highs[bar_s][0]
 
     def new_stream(self) -> np.random.Generator:
         """A generator independent of ``rng`` and of every earlier stream (spawned from the seed).
@@ -256,6 +272,11 @@ class CascadeModel(mesa.Model):
         for agent in self._news_subscribers:
             agent.on_news(event)
 
+    def _notify_high(self, bar_s: float, high: float) -> None:
+        for agent, agent_bar_s in self._high_subscribers:
+            if agent_bar_s == bar_s:
+                agent.on_new_high(high)
+
     def _sample(self) -> None:
         self._next_sample_s += self.config.sample_interval_s
         if self._next_sample_s <= self.config.market.session_end_s + 1e-9:
@@ -271,8 +292,14 @@ class CascadeModel(mesa.Model):
                 notify = not mid < self.day_high_points + 0.5 or not math.isfinite(self.day_high_points)
                 self.day_high_points = mid
                 if notify:
-                    for agent in self._high_subscribers:
-                        agent.on_new_high(mid)
+                    self._notify_high(0.0, mid)
+            for bar_s, bar in self._bar_highs.items():
+                if t < bar[1] - 1e-9:
+                    continue
+                bar[1] += bar_s * (1 + (t - bar[1]) // bar_s)  # the next bar end after t
+                if mid > bar[0]:
+                    bar[0] = mid
+                    self._notify_high(bar_s, mid)
         self.options.update_surface(t, mid, self._last_sample_mid, ex.realized_vol_ann())
         self._last_sample_mid = mid
         book = ex.book

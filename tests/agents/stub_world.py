@@ -167,6 +167,7 @@ class StubWorld(mesa.Model):
         self.wakeups: list[tuple[float, Callable[..., None]]] = []
         self.watches: dict[int, Watch] = {}
         self.high_subscribers: list[Any] = []
+        self.bar_highs: dict[float, float] = {}  # bar length (s) -> highest bar close; the test sets it
         self._tokens = 0
 
     @property
@@ -184,8 +185,13 @@ class StubWorld(mesa.Model):
     def unwatch(self, token: int) -> None:
         self.watches.pop(token, None)
 
-    def subscribe_new_high(self, agent: Any) -> None:
+    def subscribe_new_high(self, agent: Any, bar_s: float = 0.0) -> None:
         self.high_subscribers.append(agent)
+        if bar_s > 0:
+            self.bar_highs.setdefault(bar_s, -math.inf)
+
+    def bar_high(self, bar_s: float) -> float:
+        return self.bar_highs[bar_s]
 
     def subscribe_news(self, agent: Any) -> None:
         pass

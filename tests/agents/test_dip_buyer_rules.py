@@ -194,3 +194,29 @@ def test_build_crowd_splits_the_capital_and_draws_levels_in_range():
     assert sum(b.params.capital_usd for b in crowd) == pytest.approx(1e9)
     assert all(1.0 <= b.params.entry_drawdown_pct <= 3.0 for b in crowd)
     assert list(world.agents_by_type[DipBuyer]) == crowd
+
+
+def test_a_bar_high_buyer_measures_from_the_highest_bar_close_not_from_a_spike():
+    world = StubWorld()
+    b = buyer(world, high_bar_s=900.0)
+    assert world.bar_highs == {900.0: -float("inf")} and world.watches_of(b.owner) == []  # no bar yet
+    world.bar_highs[900.0] = F0  # the first bar closes at F0
+    b.on_new_high(F0)
+    (w,) = world.watches_of(b.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(F0 * 0.99, abs=0.25)
+    world.move_to(F0 * 1.03)  # a spike: the day's high moves, no bar closed up there
+    world.move_to(F0 * 1.005)
+    (w,) = world.watches_of(b.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(F0 * 0.99, abs=0.25)
+    world.bar_highs[900.0] = F0 * 1.01  # a bar closes 1% up: the level follows it
+    b.on_new_high(F0 * 1.01)
+    (w,) = world.watches_of(b.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(F0 * 1.01 * 0.99, abs=0.25)
+
+
+def test_a_prior_close_buyer_ignores_the_bar_length():
+    world = StubWorld()
+    b = buyer(world, anchor_points=F0, high_bar_s=900.0)
+    assert world.bar_highs == {}  # it listens to the day's high, which only arms it
+    (w,) = world.watches_of(b.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(F0 * 0.99, abs=0.25)

@@ -152,3 +152,26 @@ def test_support_stops_need_a_support_below_the_prior_close():
         load_scenario("calm", ["stop_sellers.support_share=0.5", "levels.supports=[9000.0]"])
     config = load_scenario("calm", ["stop_sellers.support_share=0.5", "levels.supports=[6500.0]"])
     assert config.stop_sellers.support_share == 0.5
+
+
+def test_a_closing_basis_stop_follows_the_highest_bar_close_not_a_spike():
+    world = StubWorld()
+    s = seller(world, high_bar_s=600.0)
+    assert world.watches_of(s.owner) == []  # no bar has closed yet
+    world.bar_highs[600.0] = F0
+    s.on_new_high(F0)
+    world.move_to(F0 * 1.02)  # a spike to +2% that no bar closes at
+    (w,) = world.watches_of(s.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(F0 * 0.99, abs=0.25)
+    world.bar_highs[600.0] = F0 * 1.015
+    s.on_new_high(F0 * 1.015)
+    (w,) = world.watches_of(s.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(F0 * 1.015 * 0.99, abs=0.25)
+
+
+def test_a_stop_under_a_support_ignores_the_bar_length():
+    world = StubWorld()
+    s = seller(world, fixed_stop_points=F0 * 0.98, high_bar_s=600.0)
+    assert world.bar_highs == {}
+    (w,) = world.watches_of(s.owner)
+    assert w.level_ticks * world.exchange.tick == pytest.approx(F0 * 0.98, abs=0.25)

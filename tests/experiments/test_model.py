@@ -267,3 +267,31 @@ def test_a_finished_run_leaves_no_model_alive():
     for seed in range(3):
         run_scenario(config, seed)
     assert alive() <= before
+
+
+class HighListener(mesa.Agent):
+    """Records the highs it hears, with the model's clock."""
+
+    def __init__(self, model: CascadeModel):
+        super().__init__(model)
+        self.highs: list[tuple[float, float]] = []
+
+    def on_new_high(self, high: float) -> None:
+        self.highs.append((self.model.now_s, high))
+
+
+def test_a_bar_high_is_the_highest_bar_close_and_is_heard_at_bar_ends():
+    model = CascadeModel(load_scenario("calm", ["market.session_end_s=3600"]), seed=5)  # a spiky hour
+    bars, ticks = HighListener(model), HighListener(model)
+    model.subscribe_new_high(bars, 300.0)
+    model.subscribe_new_high(ticks)
+    assert model.bar_high(300.0) == -np.inf
+    model.run()
+    ts = model.timeseries().set_index("t")
+    closes = ts.loc[[300.0 * k for k in range(1, 13)], "mid"]  # the mid at each 5-minute bar's end
+    record = closes.cummax()
+    expected = [(t, m) for t, m in closes.items() if t == 300.0 or m > record[t - 300.0]]
+    assert bars.highs == expected
+    assert model.bar_high(300.0) == closes.max()
+    assert closes.max() < model.day_high_points  # a spike between bar ends is not a bar close
+    assert len(ticks.highs) > len(bars.highs)

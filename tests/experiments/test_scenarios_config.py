@@ -136,3 +136,11 @@ def test_flow_budget_bounds_the_exchanges_event_estimate():
     with pytest.raises(ConfigError) as err:
         load_scenario("calm", ["flow.noise_limit_rate_per_s=500"])
     assert err.value.key == "flow" and f"about {events:.3g} background events expected" in str(err.value)
+
+
+@pytest.mark.parametrize("key", ["dip_buyers.high_bar_s", "stop_sellers.high_bar_s"])
+def test_a_negative_bar_length_names_its_key(key):
+    with pytest.raises(ConfigError) as err:
+        load_scenario("nov20_2025_protected", [f"{key}=-60"])
+    assert err.value.key == key and "must be >= 0" in str(err.value)
+    assert load_scenario("nov20_2025_protected", [f"{key}=900"]) is not None
