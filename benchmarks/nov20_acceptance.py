@@ -59,6 +59,8 @@ from experiments.config import load_scenario, scenario_data  # noqa: E402
 from experiments.sweep import run_sweep  # noqa: E402
 
 RUNAWAY_DRAWDOWN_PCT = 8.0
+CASCADE_DRAWDOWN_PCT = 2.5
+"""A day that draws down further than this (the range line's lower bound, %) has cascaded."""
 RUNAWAY_SHARE = 0.1
 """At most this share of the seeds may draw down more than RUNAWAY_DRAWDOWN_PCT (issue #12: 2 of 20)."""
 GREEKS = ("gamma", "vanna", "charm", "oi", "other")
@@ -239,17 +241,24 @@ def main(argv: list[str] | None = None) -> int:
 def spark_part(runs: dict[str, pd.DataFrame]) -> str | None:
     """What the day owes its spark, paired seed by seed with ``no spark`` (None without that variant).
 
-    Not a line of issue #12: a drawdown ratio near 1 says the fall would come without the news.
+    Not a line of issue #12: a drawdown ratio near 1 says the fall would come without the news. The
+    drawdowns are bimodal (a day either reaches the stops or does not), so it also counts the days
+    that fall further than the range line's lower bound (``CASCADE_DRAWDOWN_PCT``) with and without.
     """
     if "no spark" not in runs or runs["no spark"].empty or runs["as shipped"].empty:
         return None
     full = runs["as shipped"].median(numeric_only=True)
     quiet = runs["no spark"].median(numeric_only=True)
     ratio = quiet["max_drawdown_pct"] / full["max_drawdown_pct"]
+
+    def cascades(name: str) -> str:
+        return f"{int((runs[name]['max_drawdown_pct'] > CASCADE_DRAWDOWN_PCT).sum())} of {len(runs[name])}"
+
     return (f"without the spark (not a line): drawdown {quiet['max_drawdown_pct']:.2f}% "
             f"({ratio:.2f} of the full model's {full['max_drawdown_pct']:.2f}%), close "
             f"{quiet['close_return_pct']:+.2f}% ({full['close_return_pct']:+.2f}%), fall "
-            f"{quiet['fall_duration_min']:.0f} min ({full['fall_duration_min']:.0f})")
+            f"{quiet['fall_duration_min']:.0f} min ({full['fall_duration_min']:.0f}); days drawing down "
+            f"> {CASCADE_DRAWDOWN_PCT:g}%: {cascades('no spark')} ({cascades('as shipped')} with it)")
 
 
 def typical_seed(runs: pd.DataFrame, columns: tuple[str, ...] = SHAPE_COLUMNS) -> int:

@@ -206,3 +206,6 @@ def test_the_spark_part_compares_the_medians_without_the_spark(bench):
     text = bench.spark_part(runs)
     assert "drawdown 3.00% (0.75 of the full model's 4.00%)" in text
     assert "close -0.50% (-2.00%)" in text and "fall 100 min (240)" in text
+    assert "days drawing down > 2.5%: 20 of 20 (20 of 20 with it)" in text
+    runs["no spark"].loc[:14, "max_drawdown_pct"] = 1.0  # 15 quiet days without the spark
+    assert "> 2.5%: 5 of 20 (20 of 20 with it)" in bench.spark_part(runs)
