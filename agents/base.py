@@ -65,6 +65,13 @@ class TraderAgent(mesa.Agent):
         last = self.model.exchange.book.last_price
         return last * self.model.exchange.tick if last is not None else self.price_points
 
+    def day_high(self, bar_s: float = 0.0) -> float:
+        """The day's high (index points), or with ``bar_s`` > 0 its bars' highest close.
+
+        The sampled mid's high, or ``World.bar_high(bar_s)`` (subscribed with that bar length).
+        """
+        return self.model.bar_high(bar_s) if bar_s > 0 else self.model.day_high_points
+
     @property
     def position(self) -> int:
         """Own futures position (contracts)."""

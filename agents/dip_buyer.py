@@ -114,17 +114,12 @@ class DipBuyer(TraderAgent):
             return self.params.levels_points[self.tranche]
         dd = self.params.entry_drawdown_pct + self.tranche * self.params.tranche_step_pct
         anchor = self.params.anchor_points
-        return (self._high() if anchor is None else anchor) * (1.0 - dd / 100.0)
+        return (self.day_high(self._bar_s) if anchor is None else anchor) * (1.0 - dd / 100.0)
 
     @property
     def _bar_s(self) -> float:
         """Bar length of the high this buyer follows (s); 0: the sampled mid's (fixed levels always)."""
         return 0.0 if self.fixed_levels else self.params.high_bar_s
-
-    def _high(self) -> float:
-        """The high the drawdown is measured from (index points): the day's, or its bars' highest close."""
-        bar_s = self._bar_s
-        return self.model.bar_high(bar_s) if bar_s > 0 else self.model.day_high_points
 
     @property
     def _n_tranches(self) -> int:
@@ -153,7 +148,7 @@ class DipBuyer(TraderAgent):
         if self._watch_id is not None:
             self.model.unwatch(self._watch_id)
             self._watch_id = None
-        if not self._high() > 0:  # armed by the first high
+        if not self.day_high(self._bar_s) > 0:  # armed by the first high
             return
         if self.params.levels_points:  # a support the price is already below is broken: skip it
             while not self._done() and self.last_points < self._level():

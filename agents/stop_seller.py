@@ -89,7 +89,7 @@ class StopLossSeller(TraderAgent):
         self.params = params
         self.triggered = False
         self._watch_id: int | None = None
-        model.subscribe_new_high(self, params.high_bar_s if self.trailing else 0.0)
+        model.subscribe_new_high(self, self._bar_s)
         self._arm()
 
     @property
@@ -100,19 +100,19 @@ class StopLossSeller(TraderAgent):
     def stop_level_points(self) -> float:
         """The stop (index points): ``stop_pct`` below the day's high, or the fixed level below a support."""
         if self.trailing:
-            return self._high() * (1.0 - self.params.stop_pct / 100.0)
+            return self.day_high(self._bar_s) * (1.0 - self.params.stop_pct / 100.0)
         return self.params.fixed_stop_points
 
-    def _high(self) -> float:
-        """The high a trailing stop follows (index points): the day's, or its bars' highest close."""
-        bar_s = self.params.high_bar_s if self.trailing else 0.0
-        return self.model.bar_high(bar_s) if bar_s > 0 else self.model.day_high_points
+    @property
+    def _bar_s(self) -> float:
+        """Bar length of the high a trailing stop follows (s); 0: the sampled mid's (fixed stops always)."""
+        return self.params.high_bar_s if self.trailing else 0.0
 
     def _arm(self) -> None:
         if self._watch_id is not None:
             self.model.unwatch(self._watch_id)
             self._watch_id = None
-        if not self.triggered and self.position > 0 and self._high() > 0:
+        if not self.triggered and self.position > 0 and self.day_high(self._bar_s) > 0:
             self._watch_id = self.watch(self.stop_level_points(), -1, self.on_stop)
 
     def on_new_high(self, high: float) -> None:
