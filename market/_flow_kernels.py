@@ -206,7 +206,7 @@ IMBALANCE_CALM = 0.4  # |signed / total market volume| that random flow alone ra
 # only invalidated when *this* file changes. So this file records the FlowParams layout it was written
 # for: changing the fields of FlowParams fails here until the hash is updated (which edits this file
 # and so recompiles the kernels with the new indexes).
-FLOW_LAYOUT_SHA1 = "4b0d6a33e715"
+FLOW_LAYOUT_SHA1 = "834066ecae3d"
 if hashlib.sha1(",".join(FLOW_FIELDS).encode()).hexdigest()[:12] != FLOW_LAYOUT_SHA1:  # pragma: no cover
     raise ImportError("market.flow.FlowParams changed: update FLOW_LAYOUT_SHA1 in market/_flow_kernels.py")
 
@@ -219,6 +219,7 @@ P_MM_SIZE = FP["mm_size_qty"]
 P_MM_DECAY = FP["mm_size_decay"]
 P_MM_HALF = FP["mm_half_spread_ticks"]
 P_MM_MAX_HALF = FP["mm_max_half_spread_ticks"]
+P_REF_MAX_SPREAD = FP["reference_max_spread_ticks"]
 P_MM_MIN_SIZE = FP["mm_min_size_qty"]
 P_MM_SKEW = FP["mm_skew_ticks_per_qty"]
 P_MM_MAXINV = FP["mm_max_inventory_qty"]
@@ -390,11 +391,19 @@ def refresh_watch_bounds(fi, watches):
 
 # ================================================================ market state helpers
 @njit(cache=True, inline="always")
-def _reference_ticks(sc, fi):
-    """Mid if both sides quote; else the last trade; else the scenario's reference (ticks, float)."""
+def _reference_ticks(sc, fi, fp):
+    """Mid if both sides quote; else the last trade; else the scenario's reference (ticks, float).
+
+    With ``reference_max_spread_ticks`` > 0 a spread wider than it has a stub quote on one side
+    (e.g. an agent's bid far under the price, left as the best bid by a sweep): the last trade,
+    clamped into the spread, instead of the mid.
+    """
     bid = sc[K.SC_BEST_BID]
     ask = sc[K.SC_BEST_ASK]
     if bid != 0 and ask != 0:
+        stub = fp[P_REF_MAX_SPREAD]
+        if stub > 0.0 and ask - bid > stub and sc[K.SC_LAST] != 0:
+            return float(min(max(sc[K.SC_LAST], bid), ask))
         return 0.5 * (bid + ask)
     if sc[K.SC_LAST] != 0:
         return float(sc[K.SC_LAST])
@@ -549,7 +558,7 @@ def _snapshot(levels, sc, trades, fi, ff, fp, cc, snaps, u, t_ns):
     snaps[n, S_MSGS] = sc[K.SC_N_MESSAGES]
     fi[FI_N_SNAP] = n + 1
 
-    mid = _reference_ticks(sc, fi)
+    mid = _reference_ticks(sc, fi, fp)
     if ff[FF_MID_PREV] > 0.0:
         r = math.log(mid / ff[FF_MID_PREV])
         lam = cc[C_LAM_VOL]
@@ -605,7 +614,7 @@ def _requote(orders, levels, htab, sc, trades, rejects, fi, fp, cc, mm, acct_i, 
     inv = acct_i[owner, A_POSITION]
     size_factor = 1.0 / (1.0 + fp[P_MM_W_VOL] * cc[C_EXCESS] + fp[P_MM_W_IMB] * cc[C_IMB])
     width = int(cc[C_WIDTH])
-    ref = _reference_ticks(sc, fi) - fp[P_MM_SKEW] * inv
+    ref = _reference_ticks(sc, fi, fp) - fp[P_MM_SKEW] * inv
     # a mid exactly on a tick (2-tick spread) is broken toward the last aggressor: the maker steps in
     # on the side the market is moving to, so the spread closes at the new price, not the old one
     n_tr = sc[K.SC_N_TRADES]
@@ -717,7 +726,7 @@ def _capacity_left(ff, fp, direction):
 @njit(cache=True, inline="always")
 def _value_pull(sc, fi, ff, fp):
     """The value traders' buy bias: value_gain * (value - mid) / mid, times their capacity left."""
-    mid = _reference_ticks(sc, fi)
+    mid = _reference_ticks(sc, fi, fp)
     pull = fp[P_VALUE_GAIN] * (ff[FF_VALUE] - mid) / mid
     if fp[P_VALUE_CAP] > 0.0:
         pull *= _capacity_left(ff, fp, 1.0 if pull > 0.0 else -1.0)
@@ -754,7 +763,7 @@ def _noise_limit(orders, levels, htab, sc, trades, rejects, fi, ff, fp, cc, nois
     fi[FI_RNG_POS] = pos + 4
     bid = sc[K.SC_BEST_BID]
     ask = sc[K.SC_BEST_ASK]
-    ref = _reference_ticks(sc, fi)
+    ref = _reference_ticks(sc, fi, fp)
     if side == BUY:
         touch = bid if bid != 0 else int(math.floor(ref - 0.5))
         price = touch - k
@@ -813,10 +822,10 @@ def _noise_market(orders, levels, htab, sc, trades, rejects, fi, ff, fp, noise, 
     kind = _rt(MARKET)
     price = _rt(0)
     if protection > 0 and side == BUY:
-        base = sc[K.SC_BEST_ASK] if sc[K.SC_BEST_ASK] != 0 else int(math.ceil(_reference_ticks(sc, fi)))
+        base = sc[K.SC_BEST_ASK] if sc[K.SC_BEST_ASK] != 0 else int(math.ceil(_reference_ticks(sc, fi, fp)))
         kind, price = _rt(LIMIT), min(base + protection, sc[K.SC_MAX_PRICE])
     elif protection > 0:
-        base = sc[K.SC_BEST_BID] if sc[K.SC_BEST_BID] != 0 else int(math.floor(_reference_ticks(sc, fi)))
+        base = sc[K.SC_BEST_BID] if sc[K.SC_BEST_BID] != 0 else int(math.floor(_reference_ticks(sc, fi, fp)))
         kind, price = _rt(LIMIT), max(base - protection, sc[K.SC_MIN_PRICE])
     _send(
         orders, levels, htab, sc, trades, rejects, fi, t_ns, kind, side, price, qty, oid, fi[FI_OWNER_NOISE]

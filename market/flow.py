@@ -30,6 +30,12 @@ market makers. News may shift the value belief or the sentiment
 ``news_activity_halflife_s`` (``Exchange.boost_activity``: more orders of every kind, leaning as the
 beliefs say, so the price finds the news sooner), never a price.
 Noise-trader activity follows an intraday U shape times a log-normal activity factor (mean 1).
+The background's reference price (the makers' quote centre, the noise traders' touch when a side is
+empty, the value traders' gap, the realized vol) is the mid. A resting order far from the price (an
+agent's bid 0.5-2% under the high) becomes the best bid whenever a sweep strips the makers' bids, and
+the mid then jumps halfway to it: the makers re-centre there and the realized vol spikes, so the
+makers withdraw further. ``reference_max_spread_ticks`` (off by default) treats a spread wider than
+that as a stub quote and prices from the last trade, clamped into the spread, as a maker would.
 Noise market orders can be CME Globex's "market orders with protection"
 (``noise_market_protection_ticks``): each fills at most that many ticks through the opposite best and
 its unfilled rest rests there as a limit order. Plain market orders (0, the default) drop their rest,
@@ -122,6 +128,13 @@ class FlowParams:
     )
     mm_refill_latency_s: float = _f(
         0.02, "delay before a maker requotes a spread wider than its own (s)", gt=0
+    )
+    reference_max_spread_ticks: int = _f(
+        0,
+        "a spread wider than this (ticks) has a stub quote on one side: the background prices from the"
+        " last trade, clamped into the spread, instead of the mid (0: always the mid)",
+        ge=0,
+        le=1_000_000,
     )
     vol_halflife_s: float = _f(60.0, "half-life of the realized-vol estimate (seconds)", gt=0)
     imbalance_halflife_s: float = _f(30.0, "half-life of the market-order imbalance (seconds)", gt=0)

@@ -15,7 +15,7 @@ import pytest
 
 from market.exchange import Exchange, MarketParams
 from market.flow import FlowParams
-from market.types import BUY, MARKET, SELL
+from market.types import BUY, IOC, LIMIT, MARKET, SELL
 
 PRICE = 6642.16
 # one zero-variance activity factor: the Poisson tests keep the uniform stream they were written on
@@ -442,3 +442,51 @@ def test_protected_market_orders_quote_an_empty_book():
     assert len(trades) > 100
     ref = round(PRICE / protected.tick)
     assert abs(int(trades["price"][0]) - ref) <= 8 + 1  # the first quote came from the reference
+
+
+# ---------------------------------------------------------------------------- the reference price
+def test_reference_price_ignores_a_stub_quote_only_with_reference_max_spread_ticks():
+    """``_reference_ticks``: the mid; with the key, the last trade (clamped into the spread) when the
+    spread is wider than the key, as when a far resting bid is the only one left."""
+    from market import _lob_kernels as K
+    from market._flow_kernels import N_FI, _reference_ticks
+    from market.flow import pack
+
+    sc = np.zeros(K.N_SCALARS, dtype=np.int64)
+    fi = np.zeros(N_FI, dtype=np.int64)
+    sc[K.SC_BEST_BID], sc[K.SC_BEST_ASK], sc[K.SC_LAST] = 1000, 1100, 1095
+    mid_rule, stub_rule = pack(FlowParams()), pack(FlowParams(reference_max_spread_ticks=16))
+    ref = _reference_ticks.py_func
+    assert ref(sc, fi, mid_rule) == 1050.0  # the default: halfway to the stub
+    assert ref(sc, fi, stub_rule) == 1095.0  # the last trade
+    sc[K.SC_LAST] = 1200
+    assert ref(sc, fi, stub_rule) == 1100.0  # clamped into the spread
+    sc[K.SC_LAST] = 0
+    assert ref(sc, fi, stub_rule) == 1050.0  # no trade yet: the mid
+    sc[K.SC_BEST_BID], sc[K.SC_BEST_ASK], sc[K.SC_LAST] = 1090, 1100, 1099
+    assert ref(sc, fi, stub_rule) == 1095.0  # a spread within the key: the mid
+
+
+@pytest.mark.parametrize("key", [0, 16])
+def test_makers_requote_after_a_sweep_leaves_a_far_bid_alone(key):
+    """An agent's bid 200 ticks under the book; a seller sweeps every maker bid above it. By the mid
+    rule the makers re-centre halfway down to the stub; with ``reference_max_spread_ticks`` they
+    quote again at the last trade."""
+    flow = FlowParams(**CONSTANT, noise_limit_rate_per_s=0.0, noise_market_rate_per_s=0.0,
+                      reference_max_spread_ticks=key)  # fmt: skip
+    ex = Exchange(PRICE, flow, seed=1, market=MarketParams(session_end_s=600.0))
+    ex.advance_to(10.0)
+    agent = ex.register_owner("agent", "agents")
+    far = ex.book.best_bid - 200
+    assert ex.submit(agent, LIMIT, BUY, 5, price_ticks=far).accepted
+    bids, _ = ex.book.depth(400)
+    makers_bid_qty = int(bids[bids[:, 0] > far, 1].sum())
+    sold = ex.submit(agent, IOC, SELL, makers_bid_qty, price_ticks=far + 1)
+    assert sold.filled_qty == makers_bid_qty and ex.book.best_bid == far  # only the stub is left
+    last = ex.book.last_price
+    ex.advance_to(11.0)  # the makers' refill latency is 0.02 s
+    mid = 0.5 * (ex.book.best_bid + ex.book.best_ask)
+    if key:
+        assert abs(mid - last) <= 4
+    else:
+        assert mid < last - 50
